@@ -1,0 +1,97 @@
+"""Finding the backend under test: built-in names, entry points, and `module:attribute` specs.
+
+The contract a backend meets is in docs/backend-interface.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+
+ENVIRONMENT_VARIABLE = "POOLING_CONFORMANCE_BACKEND"
+ENTRY_POINT_GROUP = "pooling_conformance.backends"
+DEFAULT_BACKEND = "torch"
+
+# Built-in backends: name -> "module:attribute". Each adapter is one file under
+# conformance/backends/; its attribute is a backend object or a callable returning one.
+BUILTIN_BACKENDS = {
+    "reference": "conformance.backends.reference_backend:ReferenceBackend",
+    "torch": "conformance.backends.torch_backend:functional",
+    "torch-nn": "conformance.backends.torch_backend:modules",
+}
+
+# Built-in backends describe their own known deviations; a backend given by SPEC has none
+# unless `--deviations FILE` names a registry.
+BUILTIN_DEVIATIONS = {
+    "torch": "torch.toml",
+    "torch-nn": "torch.toml",
+}
+
+
+class BackendError(Exception):
+    """A SPEC that names no usable backend. Its message says what to do instead."""
+
+
+def backend_spec(option_value: str | None = None) -> str:
+    return option_value or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_BACKEND
+
+
+def _entry_point_specs() -> dict[str, str]:
+    return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available_backends() -> dict[str, str]:
+    """Every backend name this installation knows: built-ins, then installed plug-ins."""
+    return {**BUILTIN_BACKENDS, **_entry_point_specs()}
+
+
+def load_backend(spec: str):
+    """The backend object named by SPEC, with `name` and `version` filled in."""
+    target = available_backends().get(spec, spec)
+    if ":" not in target:
+        known = ", ".join(sorted(available_backends()))
+        raise BackendError(
+            f"unknown backend {spec!r}: give a built-in name ({known}) or 'package.module:attribute'"
+        )
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise BackendError(
+            f"backend {spec!r} needs {error.name or module_name!r}, which is not installed "
+            f"({error}); install the backend's extra, e.g. `pip install "
+            f"pooling-conformance[{spec}]`, or run its tox environment"
+        ) from error
+    try:
+        backend = getattr(module, attribute)
+    except AttributeError as error:
+        raise BackendError(f"module {module_name!r} has no attribute {attribute!r}") from error
+    if callable(backend) and not any(hasattr(backend, op) for op in _op_names()):
+        backend = backend()
+    if not any(hasattr(backend, op) for op in _op_names()):
+        raise BackendError(
+            f"{spec!r} provides none of the pooling functions ({', '.join(_op_names()[:3])}, ...)"
+        )
+    if not getattr(backend, "name", None):
+        _set_attribute(backend, "name", spec)
+    if not getattr(backend, "version", None):
+        _set_attribute(backend, "version", "unknown")
+    return backend
+
+
+def builtin_deviations_file(spec: str) -> str | None:
+    return BUILTIN_DEVIATIONS.get(spec)
+
+
+def _op_names():
+    from reference import OP_NAMES
+
+    return OP_NAMES
+
+
+def _set_attribute(backend, name, value):
+    try:
+        setattr(backend, name, value)
+    except (AttributeError, TypeError):
+        pass  # a module or a frozen object: the report falls back to the SPEC

@@ -1,0 +1,1 @@
+"""Adapters: one file per backend, each meeting docs/backend-interface.md."""

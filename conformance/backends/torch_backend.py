@@ -1,0 +1,97 @@
+"""torch as a backend: `torch.nn.functional` (built-in `torch`) or `torch.nn` modules (`torch-nn`).
+
+torch has no min pooling and no functional global average pooling: `min_pool*d` is absent (so
+unsupported), and `global_avg_pool*d` is `mean` over the spatial dims for the functional backend
+and `AdaptiveAvgPoolNd(1)` for the module backend, the course notebook's definition under test.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import ml_dtypes
+import numpy as np
+import torch
+
+import reference
+
+_MODULE_CLASS_NAMES = {
+    "max_pool": "MaxPool",
+    "avg_pool": "AvgPool",
+    "adaptive_avg_pool": "AdaptiveAvgPool",
+    "adaptive_max_pool": "AdaptiveMaxPool",
+}
+
+
+def to_torch(array: np.ndarray, device: str = "cpu", memory_format=None) -> torch.Tensor:
+    if array.dtype == ml_dtypes.bfloat16:
+        tensor = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
+    else:
+        tensor = torch.from_numpy(np.array(array, copy=True))
+    tensor = tensor.to(device)
+    return tensor.contiguous(memory_format=memory_format) if memory_format else tensor
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu().contiguous()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()
+
+
+class TorchBackend:
+    """Calls torch on `device`, optionally on inputs in `memory_format` (e.g. channels_last)."""
+
+    def __init__(self, name: str = "torch", device: str = "cpu", memory_format=None,
+                 use_modules: bool = False):
+        self.name = name
+        self.version = torch.__version__
+        self.device = device
+        self.memory_format = memory_format
+        self.use_modules = use_modules
+
+    def __getattr__(self, op_name: str):
+        if op_name not in reference.OP_NAMES or op_name.startswith("min_pool"):
+            raise AttributeError(op_name)
+        family, spatial_dims = op_name[:-2], int(op_name[-2])
+        signature = inspect.signature(getattr(reference, op_name))
+
+        def op(input: np.ndarray, *args, **kwargs):
+            bound = signature.bind(input, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            tensor = self._tensor(arguments.pop("input"), spatial_dims)
+            with torch.no_grad():
+                result = self._call(family, spatial_dims, tensor, arguments)
+            if isinstance(result, tuple):
+                return tuple(to_numpy(part) for part in result)
+            return to_numpy(result)
+
+        op.__name__ = op_name
+        return op
+
+    def _tensor(self, array: np.ndarray, spatial_dims: int) -> torch.Tensor:
+        # channels_last applies to batched 4-D (2-d pooling) and 5-D (3-d pooling) inputs only.
+        batched = array.ndim == spatial_dims + 2
+        memory_format = self.memory_format if batched and spatial_dims > 1 else None
+        if memory_format is torch.channels_last and spatial_dims == 3:
+            memory_format = torch.channels_last_3d
+        return to_torch(array, self.device, memory_format)
+
+    def _call(self, family, spatial_dims, tensor, arguments):
+        if family == "global_avg_pool":
+            if self.use_modules:
+                return getattr(torch.nn, f"AdaptiveAvgPool{spatial_dims}d")(1)(tensor)
+            return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
+        if self.use_modules:
+            module_class = getattr(torch.nn, f"{_MODULE_CLASS_NAMES[family]}{spatial_dims}d")
+            return module_class(**arguments)(tensor)
+        return getattr(torch.nn.functional, f"{family}{spatial_dims}d")(tensor, **arguments)
+
+
+def functional() -> TorchBackend:
+    return TorchBackend("torch")
+
+
+def modules() -> TorchBackend:
+    return TorchBackend("torch-nn", use_modules=True)
