@@ -85,11 +85,13 @@ def check_divisor_override(op_name: str, divisor_override) -> None:
 def adaptive_output_size(op_name, spatial_dims, output_size, input_spatial) -> tuple[int, ...]:
     """Per-axis output size: `None` keeps the input's size; 0 is allowed and gives no output.
 
-    torch (AdaptiveAvgPool2d docs): "output_size: the target output size ... can be either a
-    int, or None which means the size will be the same as that of the input"; AdaptivePooling.h:
-    "elements of output_size must be greater than or equal to 0".
+    torch (AdaptiveAvgPool2d/3d docs): output_size "can be either a int, or None which means the
+    size will be the same as that of the input"; the 1-d modules document an int only, and
+    torch's 1-d functions reject None. AdaptivePooling.h: "elements of output_size must be
+    greater than or equal to 0".
     """
-    sizes = per_axis(op_name, "output_size", output_size, spatial_dims, allow_none=True)
+    sizes = per_axis(op_name, "output_size", output_size, spatial_dims,
+                     allow_none=spatial_dims > 1)
     sizes = tuple(size if size is not None else length for size, length in zip(sizes, input_spatial))
     if any(size < 0 for size in sizes):
         raise ValueError(

@@ -136,13 +136,13 @@ def _pool(input: Array, spatial_dims: int, windows_per_axis, reduce_window):
     return Array(shape, tuple(values), input.dtype), Array(shape, tuple(indices), INDEX_DTYPE)
 
 
-def _sliding_windows_per_axis(op_name, spatial_dims, input, kernel_size, stride, padding,
+def _sliding_windows_per_axis(op_name, spatial_dims, shape, kernel_size, stride, padding,
                               dilation, ceil_mode) -> list[list[AxisWindow]]:
-    parameters.check_input_shape(op_name, spatial_dims, input.shape)
+    parameters.check_input_shape(op_name, spatial_dims, shape)
     kernel, strides, pads, dilations = parameters.sliding_parameters(
         op_name, spatial_dims, kernel_size, stride, padding, dilation
     )
-    spatial_shape = input.shape[-spatial_dims:]
+    spatial_shape = shape[-spatial_dims:]
     windows = [
         sliding_windows(length, k, s, p, d, bool(ceil_mode))
         for length, k, s, p, d in zip(spatial_shape, kernel, strides, pads, dilations)
@@ -151,11 +151,17 @@ def _sliding_windows_per_axis(op_name, spatial_dims, input, kernel_size, stride,
     return windows
 
 
-def _adaptive_windows_per_axis(op_name, spatial_dims, input, output_size):
-    parameters.check_input_shape(op_name, spatial_dims, input.shape)
-    spatial_shape = input.shape[-spatial_dims:]
+def _adaptive_windows_per_axis(op_name, spatial_dims, shape, output_size):
+    parameters.check_input_shape(op_name, spatial_dims, shape)
+    spatial_shape = shape[-spatial_dims:]
     sizes = parameters.adaptive_output_size(op_name, spatial_dims, output_size, spatial_shape)
     return [adaptive_windows(length, size) for length, size in zip(spatial_shape, sizes)]
+
+
+def _global_windows_per_axis(op_name, spatial_dims, shape):
+    parameters.check_input_shape(op_name, spatial_dims, shape)
+    return [[AxisWindow(tuple(range(length)), (INPUT,) * length)]
+            for length in shape[-spatial_dims:]]
 
 
 # The op families. Each takes the number of spatial dimensions and the op's public name
@@ -167,7 +173,7 @@ def _extreme_pool(prefer):
              return_indices=False, *, spatial_dims, op_name):
         """Max or min pooling; with `return_indices`, also the index each element came from."""
         windows = _sliding_windows_per_axis(
-            op_name, spatial_dims, input, kernel_size, stride, padding, dilation, ceil_mode
+            op_name, spatial_dims, input.shape, kernel_size, stride, padding, dilation, ceil_mode
         )
         values, indices = _pool(
             input, spatial_dims, windows, lambda w: extreme_of_window(w, input.dtype, prefer)
@@ -186,7 +192,7 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_
     """Average pooling. torch's AvgPool has no dilation; neither has this."""
     parameters.check_divisor_override(op_name, divisor_override)
     windows = _sliding_windows_per_axis(
-        op_name, spatial_dims, input, kernel_size, stride, padding, 1, ceil_mode
+        op_name, spatial_dims, input.shape, kernel_size, stride, padding, 1, ceil_mode
     )
 
     def reduce_window(window):
@@ -197,7 +203,7 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_
 
 
 def adaptive_avg_pool(input, output_size, *, spatial_dims, op_name):
-    windows = _adaptive_windows_per_axis(op_name, spatial_dims, input, output_size)
+    windows = _adaptive_windows_per_axis(op_name, spatial_dims, input.shape, output_size)
 
     def reduce_window(window):
         return average_of_window(window, input.dtype, average_divisor(window, True, None)), None
@@ -206,7 +212,7 @@ def adaptive_avg_pool(input, output_size, *, spatial_dims, op_name):
 
 
 def adaptive_max_pool(input, output_size, return_indices=False, *, spatial_dims, op_name):
-    windows = _adaptive_windows_per_axis(op_name, spatial_dims, input, output_size)
+    windows = _adaptive_windows_per_axis(op_name, spatial_dims, input.shape, output_size)
     values, indices = _pool(
         input, spatial_dims, windows, lambda w: extreme_of_window(w, input.dtype, operator.gt)
     )
@@ -219,9 +225,7 @@ def global_avg_pool(input, *, spatial_dims, op_name):
     Defined directly as one window per (n, c) plane holding the whole plane, not as
     AdaptiveAvgPool2d((1, 1)): that identity is one of the course notebook's claims under test.
     """
-    parameters.check_input_shape(op_name, spatial_dims, input.shape)
-    windows = [[AxisWindow(tuple(range(length)), (INPUT,) * length)]
-               for length in input.shape[-spatial_dims:]]
+    windows = _global_windows_per_axis(op_name, spatial_dims, input.shape)
 
     def reduce_window(window):
         return average_of_window(window, input.dtype, len(window.elements)), None
@@ -263,3 +267,23 @@ adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d = (
 global_avg_pool1d, global_avg_pool2d, global_avg_pool3d = (
     _specialise(global_avg_pool, "global_avg_pool", n) for n in (1, 2, 3)
 )
+
+
+def op_windows(op_name: str, input_shape: tuple[int, ...], *args, **kwargs):
+    """The per-axis windows `op_name` reads for an input of this shape, checked as the op does.
+
+    For tools that describe a case (coverage regions, messages); the ops use the same functions.
+    """
+    bound = globals()[op_name].__signature__.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    arguments = bound.arguments
+    family, spatial_dims = op_name[:-2], int(op_name[-2])
+    if family.startswith("adaptive"):
+        return _adaptive_windows_per_axis(op_name, spatial_dims, input_shape,
+                                          arguments["output_size"])
+    if family == "global_avg_pool":
+        return _global_windows_per_axis(op_name, spatial_dims, input_shape)
+    return _sliding_windows_per_axis(
+        op_name, spatial_dims, input_shape, arguments["kernel_size"], arguments["stride"],
+        arguments["padding"], arguments.get("dilation", 1), arguments["ceil_mode"],
+    )

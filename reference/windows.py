@@ -44,30 +44,48 @@ def sliding_windows(
 ) -> list[AxisWindow]:
     """The windows of max/min/avg pooling along one axis, left to right.
 
-    Rules, from torch's MaxPool1d/AvgPool1d documentation (torch.nn, "Shape" and the ceil_mode
-    note) and `pooling_output_shape` in aten/src/ATen/native/Pool.h:
-    - Window i starts at i * stride - padding and takes `kernel` positions `dilation` apart.
-    - Floor mode takes every window that lies wholly inside the padded input.
-    - Ceil mode also takes one window that runs past the end of the padded input, when the full
-      windows leave elements of the padded input after the last of them (the remainder floor
-      mode would drop). The part past the padded input is the overhang.
-    - "Sliding windows that would start in the right padded region are ignored" (the ceil_mode
-      note): that extra window is taken only if it starts in the left padding or the input.
-      (pytorch/pytorch#120335 documented this rule; onnx/onnx#5741 adopted the same.)
-    - With no full window at all, ceil mode's extra window is the first one, at -padding. torch's
-      closed form instead depends on the stride there; see the registry of torch's deviations.
+    From torch's MaxPool1d/AvgPool1d documentation (torch.nn) and `pooling_output_shape` in
+    aten/src/ATen/native/Pool.h: window i starts at i * stride - padding and takes `kernel`
+    positions `dilation` apart. Floor mode takes every window that lies wholly inside the padded
+    input; ceil mode may add one more (`ceil_mode_extra_window`).
     """
+    windows = full_windows(length, kernel, stride, padding, dilation)
+    if ceil_mode:
+        extra, taken = ceil_mode_extra_window(windows, length, kernel, stride, padding, dilation)
+        if taken:
+            windows.append(extra)
+    return windows
+
+
+def full_windows(length, kernel, stride, padding, dilation) -> list[AxisWindow]:
+    """Every window that lies wholly inside the padded input."""
     span = dilation * (kernel - 1) + 1
-    padded_end = length + padding  # first position past the right padding
     windows = []
     start = -padding
-    while start + span <= padded_end:
+    while start + span <= length + padding:
         windows.append(_axis_window(start, kernel, dilation, length, padding))
         start += stride
-    covered_end = windows[-1].start + span if windows else -padding
-    if ceil_mode and covered_end < padded_end and start < length:
-        windows.append(_axis_window(start, kernel, dilation, length, padding))
     return windows
+
+
+def ceil_mode_extra_window(full, length, kernel, stride, padding, dilation):
+    """The window ceil mode considers after the `full` ones, and whether it is taken.
+
+    - It is considered when the full windows leave elements of the padded input after the last
+      of them (the remainder floor mode drops); it runs past the padded input (the overhang).
+    - "Sliding windows that would start in the right padded region are ignored" (the ceil_mode
+      note in torch's pooling docs; pytorch/pytorch#120335, and onnx/onnx#5741 for ONNX): it is
+      taken only if it starts in the left padding or in the input.
+    - With no full window at all, the window considered is the first one, at -padding, and it
+      is taken: it starts in the left padding. torch's closed form makes that depend on the
+      stride instead (see torch's deviation registry).
+    Returns (window, taken), or (None, False) when no window is considered.
+    """
+    start = full[-1].start + stride if full else -padding
+    covered_end = full[-1].positions[-1] + 1 if full else -padding
+    if covered_end >= length + padding:
+        return None, False
+    return _axis_window(start, kernel, dilation, length, padding), start < length
 
 
 def adaptive_windows(length: int, output_size: int) -> list[AxisWindow]:

@@ -23,6 +23,11 @@ _MODULE_CLASS_NAMES = {
 }
 
 
+# torch says "no kernel for this dtype" with NotImplementedError ("... not implemented for
+# 'Char'"), except where an op routes through `mean`, which raises RuntimeError instead.
+_UNSUPPORTED_DTYPE_MARKERS = ("could not infer output dtype",)
+
+
 def to_torch(array: np.ndarray, device: str = "cpu", memory_format=None) -> torch.Tensor:
     if array.dtype == ml_dtypes.bfloat16:
         tensor = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
@@ -62,7 +67,12 @@ class TorchBackend:
             arguments = dict(bound.arguments)
             tensor = self._tensor(arguments.pop("input"), spatial_dims)
             with torch.no_grad():
-                result = self._call(family, spatial_dims, tensor, arguments)
+                try:
+                    result = self._call(family, spatial_dims, tensor, arguments)
+                except RuntimeError as error:
+                    if any(marker in str(error) for marker in _UNSUPPORTED_DTYPE_MARKERS):
+                        raise NotImplementedError(str(error).splitlines()[0]) from error
+                    raise
             if isinstance(result, tuple):
                 return tuple(to_numpy(part) for part in result)
             return to_numpy(result)

@@ -1,0 +1,1 @@
+"""Property-based conformance of pooling backends against the oracle in `reference`."""

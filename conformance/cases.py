@@ -1,0 +1,48 @@
+"""A case: one op applied to one input with one set of parameters, and how to reproduce it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from conformance.arrays import dtype_name
+from conformance.ops import OPS, Op
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    op_name: str
+    input: np.ndarray
+    kwargs: dict = field(default_factory=dict)
+
+    @property
+    def op(self) -> Op:
+        return OPS[self.op_name]
+
+    @property
+    def dtype(self) -> str:
+        return dtype_name(self.input.dtype)
+
+    def call_text(self, array_name: str = "x") -> str:
+        arguments = [array_name] + [f"{key}={value!r}" for key, value in self.kwargs.items()]
+        return f"{self.op_name}({', '.join(arguments)})"
+
+    def describe(self) -> str:
+        """One line naming everything that decides the result but the input's values."""
+        return f"{self.call_text()} with x of shape {tuple(self.input.shape)} and dtype {self.dtype}"
+
+    def input_literal(self) -> str:
+        """The input as a Python literal that rebuilds it exactly (NaN and infinities included)."""
+        values = self.input.astype(np.float64).tolist() if self.dtype != "int64" else self.input.tolist()
+        return repr(values).replace("nan", "float('nan')").replace("inf", "float('inf')")
+
+    def __repr__(self) -> str:
+        # What Hypothesis prints for a falsifying example: enough to rebuild the case.
+        return (f"Case({self.op_name!r}, np.array({self.input_literal()}, dtype={self.dtype!r}), "
+                f"{self.kwargs!r})")
+
+    def key(self) -> tuple:
+        """Identifies the case for counting distinct cases."""
+        return (self.op_name, self.dtype, self.input.shape, self.input.tobytes(),
+                tuple(sorted((key, repr(value)) for key, value in self.kwargs.items())))

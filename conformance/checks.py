@@ -1,0 +1,220 @@
+"""Running a case on a backend and on the oracle, and saying how the two differ.
+
+`observe` runs both; `compare` judges one concern (shape, dtype, values, indices) and returns a
+`Mismatch` whose message names the element that differed, by how much, and the parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+import reference
+from conformance.arrays import from_reference, to_reference
+from conformance.cases import Case
+from conformance.tolerance import average_bound, mismatched_elements
+from reference.pooling import op_windows
+
+CONCERNS = ("shape", "dtype", "values", "indices")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    concern: str  # one of CONCERNS, or "raises" / "accepts" / "type" when no comparison is possible
+    message: str
+    expected: str = ""  # the oracle's values around the first difference, for reports
+    actual: str = ""
+
+
+@dataclass
+class Observation:
+    case: Case
+    expected: object = None  # the oracle's array, or (values, indices)
+    oracle_error: Exception | None = None
+    actual: object = None
+    backend_error: BaseException | None = None
+    unsupported: str | None = None  # why the backend cannot run this case
+
+
+def observe(backend, case: Case) -> Observation:
+    observation = Observation(case)
+    try:
+        result = getattr(reference, case.op_name)(to_reference(case.input), **case.kwargs)
+        observation.expected = (
+            tuple(from_reference(part) for part in result) if isinstance(result, tuple)
+            else from_reference(result)
+        )
+    except (TypeError, ValueError) as error:
+        observation.oracle_error = error
+    function = getattr(backend, case.op_name, None)
+    if function is None:
+        observation.unsupported = f"the backend has no {case.op_name}"
+        return observation
+    try:
+        observation.actual = function(case.input.copy(), **case.kwargs)
+    except NotImplementedError as error:
+        observation.unsupported = f"NotImplementedError: {error}"
+    except Exception as error:  # any exception is a way of rejecting the case
+        observation.backend_error = error
+    return observation
+
+
+def compare(observation: Observation, concern: str) -> Mismatch | None:
+    """How the backend departs from the oracle on `concern`, or None where it conforms."""
+    case = observation.case
+    if observation.oracle_error is not None:
+        if observation.backend_error is None:
+            return Mismatch("accepts", (
+                f"the backend accepted invalid arguments: the oracle raises "
+                f"{type(observation.oracle_error).__name__}: {observation.oracle_error}; "
+                f"case: {case.describe()}"
+            ))
+        return None
+    if observation.backend_error is not None:
+        error = observation.backend_error
+        return Mismatch("raises", (
+            f"the backend raised {type(error).__name__}: {error} on valid arguments; "
+            f"case: {case.describe()}"
+        ))
+    problem = _result_kind_problem(observation)
+    if problem:
+        return Mismatch("type", f"{problem}; case: {case.describe()}")
+    return _COMPARISONS[concern](observation)
+
+
+def _result_kind_problem(observation: Observation) -> str | None:
+    actual = observation.actual
+    if isinstance(observation.expected, tuple):
+        if not isinstance(actual, tuple) or len(actual) != 2:
+            return (f"with return_indices=True the backend must return a tuple "
+                    f"(values, indices), but returned {_kind(actual)}")
+        parts = actual
+    else:
+        if isinstance(actual, tuple):
+            return f"the backend returned {_kind(actual)}, but one array was expected"
+        parts = (actual,)
+    for part in parts:
+        if not isinstance(part, np.ndarray):
+            return f"the backend returned {_kind(part)} where a numpy.ndarray was expected"
+    return None
+
+
+def _kind(value) -> str:
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} ({', '.join(type(v).__name__ for v in value)})"
+    return f"a {type(value).__module__}.{type(value).__name__}"
+
+
+def _pairs(observation):
+    """(name, expected, actual) for the values and, with return_indices, the indices."""
+    expected, actual = observation.expected, observation.actual
+    if isinstance(expected, tuple):
+        return [("values", expected[0], actual[0]), ("indices", expected[1], actual[1])]
+    return [("values", expected, actual)]
+
+
+def _compare_shape(observation: Observation) -> Mismatch | None:
+    for name, expected, actual in _pairs(observation):
+        if expected.shape != actual.shape:
+            return Mismatch("shape", (
+                f"{observation.case.op_name} {name} shape differs: expected "
+                f"{expected.shape}, got {actual.shape}; case: {observation.case.describe()}"
+            ), str(expected.shape), str(actual.shape))
+    return None
+
+
+def _compare_dtype(observation: Observation) -> Mismatch | None:
+    for name, expected, actual in _pairs(observation):
+        if expected.dtype != actual.dtype:
+            return Mismatch("dtype", (
+                f"{observation.case.op_name} {name} dtype differs: expected {expected.dtype}, "
+                f"got {actual.dtype}; case: {observation.case.describe()}"
+            ), str(expected.dtype), str(actual.dtype))
+    return None
+
+
+def _compare_values(observation: Observation) -> Mismatch | None:
+    shape_mismatch = _compare_shape(observation)
+    if shape_mismatch:
+        return shape_mismatch
+    case = observation.case
+    _, expected, actual = _pairs(observation)[0]
+    bound = None if case.op.chooses or case.dtype.startswith(("int", "uint")) else _average_bound(
+        case, expected
+    )
+    differs = mismatched_elements(expected, actual, bound)
+    if not differs.any():
+        return None
+    first = tuple(int(i) for i in np.argwhere(differs)[0])
+    allowed = 0.0 if bound is None else float(np.broadcast_to(bound, expected.shape)[first])
+    expected_value, actual_value = expected[first], actual[first]
+    difference = abs(float(actual_value) - float(expected_value)) if not (
+        math.isnan(float(expected_value)) or math.isnan(float(actual_value))) else math.nan
+    message = (
+        f"{case.op_name} values differ at out{list(first)} ({int(differs.sum())} of "
+        f"{differs.size} elements): expected {expected_value!r}, got {actual_value!r} "
+        f"(|difference| {difference:.6g} > tolerance {allowed:.6g}); the window reads input "
+        f"positions {_window_text(case, first)}; case: {case.describe()}"
+    )
+    return Mismatch("values", message, _around(expected, first), _around(actual, first))
+
+
+def _compare_indices(observation: Observation) -> Mismatch | None:
+    shape_mismatch = _compare_shape(observation)
+    if shape_mismatch or not isinstance(observation.expected, tuple):
+        return shape_mismatch
+    case = observation.case
+    expected, actual = observation.expected[1], observation.actual[1]
+    plane_size = math.prod(case.input.shape[-case.op.spatial_dims:])
+    actual = actual.astype(np.int64)
+    # An expected -1 marks a window with no input element: any index naming no element is right.
+    names_an_element = (actual >= 0) & (actual < plane_size)
+    differs = np.where(expected >= 0, actual != expected, names_an_element)
+    if not differs.any():
+        return None
+    first = tuple(int(i) for i in np.argwhere(differs)[0])
+    wanted = (f"expected {int(expected[first])}" if expected[first] >= 0
+              else "expected an index naming no element (the window holds no input element)")
+    message = (
+        f"{case.op_name} indices differ at out{list(first)} ({int(differs.sum())} of "
+        f"{differs.size} elements): {wanted}, got {int(actual[first])}; the window reads input "
+        f"positions {_window_text(case, first)}; case: {case.describe()}"
+    )
+    return Mismatch("indices", message, _around(expected, first), _around(actual, first))
+
+
+_COMPARISONS = {
+    "shape": _compare_shape,
+    "dtype": _compare_dtype,
+    "values": _compare_values,
+    "indices": _compare_indices,
+}
+
+
+def _average_bound(case: Case, expected: np.ndarray):
+    """Per-element tolerance of an average: see conformance.tolerance."""
+    magnitudes = np.abs(case.input.astype(np.float64))
+    mean_abs = from_reference(
+        getattr(reference, case.op_name)(to_reference(magnitudes), **case.kwargs)
+    )
+    windows = op_windows(case.op_name, case.input.shape, **case.kwargs)
+    window_size = math.prod(max((len(w.positions) for w in axis), default=0) for axis in windows)
+    return average_bound(expected, np.abs(mean_abs), window_size, case.dtype)
+
+
+def _window_text(case: Case, out_index: tuple[int, ...]) -> str:
+    windows = op_windows(case.op_name, case.input.shape, **case.kwargs)
+    spatial = out_index[-case.op.spatial_dims:]
+    per_axis = [list(axis[i].positions) for axis, i in zip(windows, spatial)]
+    return " x ".join(str(positions) for positions in per_axis) + " (outside [0, size) is padding)"
+
+
+def _around(array: np.ndarray, index: tuple[int, ...], radius: int = 2) -> str:
+    """The first differing element's neighbourhood in its (n, c) plane, as text."""
+    crop = tuple(
+        slice(max(0, i - radius), i + radius + 1) if axis >= array.ndim - 3 else i
+        for axis, i in enumerate(index)
+    )
+    return np.array2string(array[crop], threshold=200, max_line_width=100)

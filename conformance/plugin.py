@@ -1,0 +1,182 @@
+"""The pytest plugin: chooses the backend and registry, runs cases, and records what it found.
+
+Options: --backend SPEC, --deviations FILE, --conformance-json PATH; the Hypothesis profile comes
+from Hypothesis' own --hypothesis-profile or POOLING_CONFORMANCE_PROFILE.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+
+import pytest
+from hypothesis import settings
+
+from conformance import profiles
+from conformance.backend import (
+    BackendError, backend_spec, builtin_deviations_file, load_backend,
+)
+from conformance.cases import Case
+from conformance.checks import compare, observe
+from conformance.deviations import Registry, RegistryError
+from conformance.regions import case_features
+from conformance.results import Results, save
+
+
+class ConformanceFailure(AssertionError):
+    """A case the backend gets wrong that no registered deviation explains, or a stale one."""
+
+    def __init__(self, message, property_name, case, mismatch, status, key=None):
+        super().__init__(message)
+        self.property_name = property_name
+        self.case = case
+        self.mismatch = mismatch
+        self.status = status
+        self.key = key
+
+
+class Suite:
+    """The backend under test, its registry, and the results of this run."""
+
+    def __init__(self, backend, spec: str, registry: Registry):
+        self.backend = backend
+        self.spec = spec
+        self.registry = registry
+        self.results = Results()
+
+    @property
+    def backend_name(self) -> str:
+        return getattr(self.backend, "name", self.spec)
+
+    def require(self, op_name: str) -> None:
+        """Skip, recorded as unsupported, when the backend lacks the op."""
+        if getattr(self.backend, op_name, None) is None:
+            self.results.unsupported.setdefault(op_name, f"the backend has no {op_name}")
+            pytest.skip(f"unsupported: {self.backend_name} has no {op_name}")
+
+    def check(self, concern: str, case: Case, property_name: str | None = None) -> None:
+        """Judge one case on one concern; raise ConformanceFailure for a new or stale deviation."""
+        property_name = property_name or f"{concern}[{case.op_name}]"
+        observation = observe(self.backend, case)
+        features = case_features(case)
+        if observation.unsupported:
+            self.results.record(property_name, case, concern, "unsupported", features,
+                                note=observation.unsupported)
+            return
+        mismatch = compare(observation, concern)
+        verdict = self.registry.judge(features, concern, mismatch)
+        self.results.record(property_name, case, concern, verdict.outcome, features, mismatch,
+                            verdict.deviations)
+        if verdict.outcome == "new":
+            raise ConformanceFailure(
+                f"new deviation: {mismatch.message}", property_name, case, mismatch, "new"
+            )
+        if verdict.outcome == "stale":
+            ids = ", ".join(d.id for d in verdict.deviations)
+            raise ConformanceFailure(
+                f"registered deviation {ids} ({self.registry.source}) no longer deviates on "
+                f"{case.describe()}: the backend now agrees with the oracle here, so the "
+                f"deviation is fixed or its signature is wider than the bug",
+                property_name, case, None, "stale", verdict.deviations[0].id,
+            )
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("pooling-conformance")
+    group.addoption("--backend", default=None, metavar="SPEC",
+                    help="backend under test: a built-in name or package.module:attribute "
+                         "(default: $POOLING_CONFORMANCE_BACKEND or torch)")
+    group.addoption("--deviations", default=None, metavar="FILE",
+                    help="known-deviation registry (TOML) to apply to the backend under test")
+    group.addoption("--conformance-json", default=None, metavar="PATH",
+                    help="write this run's results as JSON (the report is rendered from it)")
+
+
+def pytest_configure(config):
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile(profiles.default_profile())
+    spec = backend_spec(config.getoption("--backend"))
+    try:
+        backend = load_backend(spec)
+        registry_file = config.getoption("--deviations") or builtin_deviations_file(spec)
+        version = getattr(backend, "version", None)
+        registry = Registry.load(registry_file, version) if registry_file else Registry()
+    except (BackendError, RegistryError) as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pooling_suite = Suite(backend, spec, registry)
+    config.pooling_started = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    suite = getattr(config, "pooling_suite", None)
+    if suite is None:
+        return
+    for error in suite.results.errors:
+        if error["test"] == "registry":
+            terminalreporter.write_line(f"STALE: {error['error']}", red=True)
+
+
+@pytest.fixture(scope="session")
+def conformance(request) -> Suite:
+    return request.config.pooling_suite
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    suite = getattr(item.config, "pooling_suite", None)
+    if suite is None or call.excinfo is None or call.when != "call":
+        return
+    failures = _conformance_failures(call.excinfo.value)
+    for failure in failures:
+        suite.results.record_shrunk(failure.property_name, failure.case, failure.mismatch,
+                                    failure.status, failure.key)
+    report = outcome.get_result()
+    if report.failed and not failures:
+        suite.results.errors.append({"test": item.nodeid, "error": str(call.excinfo.value)[:2000]})
+
+
+def _conformance_failures(error) -> list[ConformanceFailure]:
+    if isinstance(error, ConformanceFailure):
+        return [error]
+    if isinstance(error, BaseExceptionGroup):
+        return [f for e in error.exceptions for f in _conformance_failures(e)]
+    return []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    suite = getattr(session.config, "pooling_suite", None)
+    if suite is None:
+        return
+    for deviation in suite.results.stale_after_run(suite.registry):
+        suite.results.errors.append({"test": "registry", "error": (
+            f"registered deviation {deviation.id} ({suite.registry.source}) matched cases in "
+            f"this run but none deviated: it is fixed, or its signature is too wide"
+        )})
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    path = session.config.getoption("--conformance-json", None)
+    if not path:
+        return
+    document = suite.results.to_json()
+    document["metadata"] = run_metadata(session.config, suite)
+    save(document, path)
+
+
+def run_metadata(config, suite: Suite) -> dict:
+    current = settings()
+    return {
+        "backend": suite.backend_name,
+        "backend_spec": suite.spec,
+        "backend_version": getattr(suite.backend, "version", "unknown"),
+        "deviations_file": suite.registry.source,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "hypothesis_profile": current._current_profile if hasattr(current, "_current_profile")
+        else settings._current_profile,
+        "max_examples": current.max_examples,
+        "derandomize": current.derandomize,
+        "seed": config.getoption("hypothesis_seed", None),
+        "wall_seconds": round(time.time() - config.pooling_started, 1),
+    }

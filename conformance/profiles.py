@@ -1,0 +1,29 @@
+"""Hypothesis settings profiles, chosen with `--hypothesis-profile NAME` or
+POOLING_CONFORMANCE_PROFILE=NAME: `ci` (derandomised, the gate), `dev`, `thorough`."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+PROFILE_VARIABLE = "POOLING_CONFORMANCE_PROFILE"
+EXAMPLES = {"ci": 40, "dev": 25, "thorough": 1000}
+
+# The oracle is deliberately slow and arrays are drawn whole, so timing health checks say nothing
+# about the backend; deadlines would make results depend on machine load.
+_COMMON = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci", max_examples=EXAMPLES["ci"], derandomize=True, database=None, print_blob=True, **_COMMON
+)
+settings.register_profile("dev", max_examples=EXAMPLES["dev"], print_blob=True, **_COMMON)
+settings.register_profile(
+    "thorough", max_examples=EXAMPLES["thorough"], print_blob=True, **_COMMON
+)
+
+
+def default_profile() -> str:
+    return os.environ.get(PROFILE_VARIABLE) or ("ci" if os.environ.get("CI") else "dev")

@@ -1,0 +1,172 @@
+"""What a run found, case by case, in a form the report renders and xdist workers can merge."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance.cases import Case
+from conformance.regions import REGIONS
+
+# Worst first: the verdict a report cell shows is the worst of its cases.
+OUTCOMES = ("new", "stale", "error", "known", "unsupported", "conforms")
+# The report's op x feature matrix: a feature column is a predicate over case features.
+MATRIX_FEATURES = {
+    "float32": lambda f: f["dtype"] == "float32",
+    "float64": lambda f: f["dtype"] == "float64",
+    "float16": lambda f: f["dtype"] == "float16",
+    "bfloat16": lambda f: f["dtype"] == "bfloat16",
+    "integers": lambda f: f["dtype"].startswith(("int", "uint")),
+    "dilation": lambda f: f["dilation"],
+    "ceil_mode": lambda f: f["ceil_mode"],
+    "count_include_pad=False": lambda f: not f["count_include_pad"] and f["family"] == "avg_pool",
+    "divisor_override": lambda f: f["divisor_override"],
+    "return_indices": lambda f: f["return_indices"],
+    "unbatched": lambda f: f["unbatched"],
+    "NaN/inf": lambda f: f["nan"] or f["infinity"],
+}
+
+
+def worst(outcomes) -> str | None:
+    present = set(outcomes)
+    return next((outcome for outcome in OUTCOMES if outcome in present), None)
+
+
+@dataclass
+class Finding:
+    """One deviation (known, new or stale) with the smallest case seen for it."""
+
+    key: str  # the deviation id, or "new:<property>" for an unregistered one
+    status: str
+    property: str
+    op: str
+    concern: str
+    message: str
+    expected: str
+    actual: str
+    call: str
+    input_shape: list
+    dtype: str
+    input_literal: str
+    count: int = 1
+    shrunk: bool = False  # Hypothesis' own minimal example (a failing property)
+
+    @property
+    def size(self) -> tuple:
+        return (bool(self.input_shape) and _product(self.input_shape), len(self.call))
+
+
+def _product(values):
+    result = 1
+    for value in values:
+        result *= value
+    return result
+
+
+@dataclass
+class Results:
+    outcomes: dict = field(default_factory=lambda: defaultdict(Counter))  # (op, concern) -> Counter
+    matrix: dict = field(default_factory=lambda: defaultdict(Counter))  # (op, feature) -> Counter
+    coverage: Counter = field(default_factory=Counter)
+    findings: dict = field(default_factory=dict)
+    unsupported: dict = field(default_factory=dict)  # op -> reason
+    errors: list = field(default_factory=list)  # test-level errors outside any case
+    deviation_counts: dict = field(default_factory=lambda: defaultdict(Counter))  # id -> Counter
+    _seen: set = field(default_factory=set)
+
+    def record(self, property_name: str, case: Case, concern: str, outcome: str, features: dict,
+               mismatch=None, deviations=(), note: str = "") -> None:
+        for deviation in deviations:
+            self.deviation_counts[deviation.id][outcome] += 1
+        # Inside a non-strict deviation's signature, agreeing with the oracle is conforming.
+        outcome = "conforms" if outcome == "agrees" else outcome
+        self.outcomes[(case.op_name, concern)][outcome] += 1
+        for feature, predicate in MATRIX_FEATURES.items():
+            if predicate(features):
+                self.matrix[(case.op_name, feature)][outcome] += 1
+        case_key = case.key()
+        if case_key not in self._seen:
+            self._seen.add(case_key)
+            self.coverage["cases"] += 1
+            self.coverage[f"dtype {features['dtype']}"] += 1
+            for region in REGIONS:
+                if features.get(region):
+                    self.coverage[region] += 1
+        if outcome == "unsupported":
+            self.unsupported.setdefault(case.op_name, note)
+        if outcome in ("known", "new", "stale"):
+            keys = [d.id for d in deviations] or [f"new:{property_name}"]
+            message = mismatch.message if mismatch else note
+            for key in keys:
+                self._keep_smallest(Finding(
+                    key=key, status=outcome, property=property_name, op=case.op_name,
+                    concern=mismatch.concern if mismatch else concern, message=message,
+                    expected=mismatch.expected if mismatch else "",
+                    actual=mismatch.actual if mismatch else "", call=case.call_text(),
+                    input_shape=list(case.input.shape), dtype=case.dtype,
+                    input_literal=case.input_literal(),
+                ))
+
+    def record_shrunk(self, property_name: str, case: Case, mismatch, status: str,
+                      key: str | None = None) -> None:
+        """Hypothesis' minimal failing example replaces whatever was kept for it."""
+        key = key or f"new:{property_name}"
+        count = self.findings[key].count if key in self.findings else 1
+        self.findings[key] = Finding(
+            key=key, status=status, property=property_name, op=case.op_name,
+            concern=mismatch.concern if mismatch else "", message=mismatch.message if mismatch else "",
+            expected=mismatch.expected if mismatch else "", actual=mismatch.actual if mismatch else "",
+            call=case.call_text(), input_shape=list(case.input.shape), dtype=case.dtype,
+            input_literal=case.input_literal(), count=count, shrunk=True,
+        )
+
+    def _keep_smallest(self, finding: Finding) -> None:
+        kept = self.findings.get(finding.key)
+        if kept is None:
+            self.findings[finding.key] = finding
+            return
+        kept.count += 1
+        if not kept.shrunk and finding.size < kept.size:
+            finding.count = kept.count
+            self.findings[finding.key] = finding
+
+    def to_json(self) -> dict:
+        return {
+            "outcomes": {f"{op}|{concern}": dict(c) for (op, concern), c in self.outcomes.items()},
+            "matrix": {f"{op}|{feature}": dict(c) for (op, feature), c in self.matrix.items()},
+            "coverage": dict(self.coverage),
+            "findings": [vars(finding) for finding in self.findings.values()],
+            "unsupported": self.unsupported,
+            "errors": self.errors,
+            "deviation_counts": {key: dict(c) for key, c in self.deviation_counts.items()},
+        }
+
+    def stale_after_run(self, registry) -> list:
+        """Non-strict deviations whose signature matched cases this run, none of which deviated."""
+        return [
+            deviation for deviation in registry.deviations
+            if not deviation.strict and self.deviation_counts[deviation.id]["agrees"]
+            and not self.deviation_counts[deviation.id]["known"]
+        ]
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save(results_json: dict, path: str | Path) -> None:
+    write_atomically(path, json.dumps(results_json, indent=1, sort_keys=True, default=str) + "\n")
