@@ -141,9 +141,7 @@ def _compare_values(observation: Observation) -> Mismatch | None:
         return shape_mismatch
     case = observation.case
     _, expected, actual = _pairs(observation)[0]
-    bound = None if case.op.chooses or case.dtype.startswith(("int", "uint")) else _average_bound(
-        case, expected
-    )
+    bound = value_tolerance(case, expected)
     differs = mismatched_elements(expected, actual, bound)
     if not differs.any():
         return None
@@ -193,8 +191,10 @@ _COMPARISONS = {
 }
 
 
-def _average_bound(case: Case, expected: np.ndarray):
-    """Per-element tolerance of an average: see conformance.tolerance."""
+def value_tolerance(case: Case, expected: np.ndarray):
+    """Per-element tolerance of the case's values (conformance.tolerance); None means exact."""
+    if case.op.chooses or case.dtype.startswith(("int", "uint")):
+        return None
     magnitudes = np.abs(case.input.astype(np.float64))
     mean_abs = from_reference(
         getattr(reference, case.op_name)(to_reference(magnitudes), **case.kwargs)

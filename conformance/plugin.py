@@ -11,16 +11,16 @@ import sys
 import time
 
 import pytest
-from hypothesis import settings
+from hypothesis import reject, settings
 
 from conformance import profiles
 from conformance.backend import (
     BackendError, backend_spec, builtin_deviations_file, load_backend,
 )
 from conformance.cases import Case
-from conformance.checks import compare, observe
+from conformance.checks import Mismatch, compare, observe
 from conformance.deviations import Registry, RegistryError
-from conformance.regions import case_features
+from conformance.regions import REGIONS, case_features
 from conformance.results import Results, save
 
 
@@ -55,6 +55,24 @@ class Suite:
             self.results.unsupported.setdefault(op_name, f"the backend has no {op_name}")
             pytest.skip(f"unsupported: {self.backend_name} has no {op_name}")
 
+    def call(self, op_name: str, x, **kwargs):
+        """The backend's result, for relations between ops. A case the backend cannot run
+        (unsupported, or raising as a registered deviation says) is rejected, not failed."""
+        try:
+            return getattr(self.backend, op_name)(x, **kwargs)
+        except NotImplementedError:
+            reject()
+        except Exception as error:
+            features = case_features(Case(op_name, x, kwargs))
+            if self.registry.judge(features, "validity", Mismatch("raises", str(error))).outcome == "known":
+                reject()
+            raise
+
+    def reject_registered(self, case: Case, concern: str = "values") -> None:
+        """Relations cannot hold where the backend deviates as registered: skip such cases."""
+        if self.registry.judge(case_features(case), concern, Mismatch(concern, "")).outcome == "known":
+            reject()
+
     def check(self, concern: str, case: Case, property_name: str | None = None) -> None:
         """Judge one case on one concern; raise ConformanceFailure for a new or stale deviation."""
         property_name = property_name or f"{concern}[{case.op_name}]"
@@ -69,8 +87,10 @@ class Suite:
         self.results.record(property_name, case, concern, verdict.outcome, features, mismatch,
                             verdict.deviations)
         if verdict.outcome == "new":
+            regions = ", ".join(region for region in REGIONS if features.get(region)) or "none"
             raise ConformanceFailure(
-                f"new deviation: {mismatch.message}", property_name, case, mismatch, "new"
+                f"new deviation: {mismatch.message}; regions: {regions}",
+                property_name, case, mismatch, "new",
             )
         if verdict.outcome == "stale":
             ids = ", ".join(d.id for d in verdict.deviations)

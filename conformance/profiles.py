@@ -8,13 +8,15 @@ import os
 from hypothesis import HealthCheck, settings
 
 PROFILE_VARIABLE = "POOLING_CONFORMANCE_PROFILE"
-EXAMPLES = {"ci": 40, "dev": 25, "thorough": 1000}
+EXAMPLES = {"ci": 60, "dev": 50, "thorough": 1000}
 
 # The oracle is deliberately slow and arrays are drawn whole, so timing health checks say nothing
-# about the backend; deadlines would make results depend on machine load.
+# about the backend; deadlines would make results depend on machine load. Relations reject the
+# cases a backend cannot run (a dtype it lacks), which for some backends is most of them.
 _COMMON = dict(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much],
 )
 settings.register_profile(
     "ci", max_examples=EXAMPLES["ci"], derandomize=True, database=None, print_blob=True, **_COMMON

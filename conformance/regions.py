@@ -13,6 +13,7 @@ import numpy as np
 
 from conformance.cases import Case
 from reference import parameters
+from reference.dtypes import FLOAT_FORMATS
 from reference.pooling import op_windows
 from reference.windows import INPUT, OVERHANG, ceil_mode_extra_window, full_windows
 
@@ -34,6 +35,7 @@ REGIONS = {
     "nan_in_window": "a window holds a NaN",
     "several_nan_in_window": "a window holds two or more NaNs",
     "tie_in_window": "a window's max (or min) is held by two or more elements",
+    "window_sum_overflows": "the sum of |x| over a window exceeds the dtype's largest value",
     "unbatched": "the input has no batch dimension",
     "empty_batch": "the batch dimension is 0",
 }
@@ -114,19 +116,25 @@ def _value_features(case, windows) -> dict:
         "infinity": bool(floating and np.isinf(wide).any()),
         "negative_zero": bool(floating and np.any((wide == 0) & np.signbit(wide))),
     }
-    if not case.op.chooses or values.size == 0:
+    if values.size == 0:
         return features
     spatial_dims = case.op.spatial_dims
-    planes = wide.reshape((-1,) + values.shape[-spatial_dims:])
-    nan_counts, ties = [], False
+    planes = wide.reshape((-1,) + values.shape[-spatial_dims:]).astype(np.float64)
+    largest = FLOAT_FORMATS[case.dtype].max_finite if floating else np.inf
+    nan_counts, ties, overflows = [], False, False
     for axis_windows in itertools.product(*windows):
         inputs = [[p for p, kind in zip(w.positions, w.kinds) if kind == INPUT] for w in axis_windows]
         if not all(inputs):
             continue
         block = planes[(slice(None),) + np.ix_(*inputs)].reshape(planes.shape[0], -1)
+        finite = np.where(np.isfinite(block), np.abs(block), 0)
+        overflows = overflows or bool(np.any(finite.sum(axis=1) > largest))
         nan_counts.append(np.isnan(block).sum(axis=1).max() if floating else 0)
         best = np.max(block, axis=1) if case.op.family != "min_pool" else np.min(block, axis=1)
         ties = ties or bool(np.any((block == best[:, None]).sum(axis=1) > 1))
+    features["window_sum_overflows"] = overflows
+    if not case.op.chooses:
+        return features
     features["nan_in_window"] = bool(nan_counts) and max(nan_counts) >= 1
     features["several_nan_in_window"] = bool(nan_counts) and max(nan_counts) >= 2
     features["tie_in_window"] = ties

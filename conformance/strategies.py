@@ -54,9 +54,16 @@ def sliding_axes(draw, spatial_dims: int, allow_dilation: bool):
         dilation = draw(st.sampled_from([1, 2, 1, 3])) if allow_dilation else 1
         kernel = draw(st.integers(1, min(4, (longest - 1) // dilation + 1)))
         padding = draw(st.integers(0, kernel // 2))
-        stride = draw(st.one_of(st.integers(1, kernel + 2), st.just(kernel)))
-        shortest = max(1, dilation * (kernel - 1) + 1 - 2 * padding)
+        stride = draw(st.one_of(st.integers(1, kernel + 2), st.just(kernel), st.integers(2, 3)))
+        span = dilation * (kernel - 1) + 1
+        shortest = max(1, span - 2 * padding)
         length = draw(st.integers(shortest, max(shortest, longest)))
+        if draw(st.booleans()):
+            # Leave a remainder after the last full window: ceil mode then overhangs or drops.
+            full_windows_end = span + ((length + 2 * padding - span) // stride) * stride
+            remainder = length + 2 * padding - full_windows_end
+            if remainder == 0 and stride > 1 and length + 1 <= longest:
+                length += 1
         axes.append((length, kernel, stride, padding, dilation))
     return axes
 
@@ -80,7 +87,7 @@ def sliding_kwargs(draw, op, axes) -> dict:
         kwargs["padding"] = draw(per_axis_argument(paddings))
     if "dilation" in op.parameters and (any(d > 1 for d in dilations) or draw(st.booleans())):
         kwargs["dilation"] = draw(per_axis_argument(dilations))
-    ceil_mode = draw(st.booleans())
+    ceil_mode = draw(st.one_of(st.just(True), st.booleans()))  # ceil mode is where bugs live
     if ceil_mode or draw(st.booleans()):
         kwargs["ceil_mode"] = ceil_mode
     if op.family == "avg_pool":

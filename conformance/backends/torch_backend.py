@@ -59,16 +59,12 @@ class TorchBackend:
         if op_name not in reference.OP_NAMES or op_name.startswith("min_pool"):
             raise AttributeError(op_name)
         family, spatial_dims = op_name[:-2], int(op_name[-2])
-        signature = inspect.signature(getattr(reference, op_name))
 
         def op(input: np.ndarray, *args, **kwargs):
-            bound = signature.bind(input, *args, **kwargs)
-            bound.apply_defaults()
-            arguments = dict(bound.arguments)
-            tensor = self._tensor(arguments.pop("input"), spatial_dims)
+            tensor = self._tensor(input, spatial_dims)
             with torch.no_grad():
                 try:
-                    result = self._call(family, spatial_dims, tensor, arguments)
+                    result = self._call(family, spatial_dims, tensor, args, kwargs)
                 except RuntimeError as error:
                     if any(marker in str(error) for marker in _UNSUPPORTED_DTYPE_MARKERS):
                         raise NotImplementedError(str(error).splitlines()[0]) from error
@@ -88,15 +84,23 @@ class TorchBackend:
             memory_format = torch.channels_last_3d
         return to_torch(array, self.device, memory_format)
 
-    def _call(self, family, spatial_dims, tensor, arguments):
+    def _call(self, family, spatial_dims, tensor, args, kwargs):
+        """torch itself sees every argument as given, so it raises its own errors."""
+        op_name = f"{family}{spatial_dims}d"
         if family == "global_avg_pool":
             if self.use_modules:
-                return getattr(torch.nn, f"AdaptiveAvgPool{spatial_dims}d")(1)(tensor)
+                return getattr(torch.nn, f"AdaptiveAvgPool{spatial_dims}d")(1)(tensor, *args, **kwargs)
+            if args or kwargs:
+                raise TypeError(f"{op_name}() takes only the input")
             return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
         if self.use_modules:
+            # Module constructors order their parameters differently (MaxPool2d puts
+            # return_indices before ceil_mode), so positional arguments go by name.
+            named = inspect.signature(getattr(reference, op_name)).bind_partial(None, *args, **kwargs)
+            named.arguments.pop("input")
             module_class = getattr(torch.nn, f"{_MODULE_CLASS_NAMES[family]}{spatial_dims}d")
-            return module_class(**arguments)(tensor)
-        return getattr(torch.nn.functional, f"{family}{spatial_dims}d")(tensor, **arguments)
+            return module_class(**named.arguments)(tensor)
+        return getattr(torch.nn.functional, op_name)(tensor, *args, **kwargs)
 
 
 def functional() -> TorchBackend:

@@ -1,0 +1,146 @@
+"""Metamorphic relations: identities between ops that hold for any input, checked on the backend
+alone. They catch bugs an oracle comparison explains less directly, and they test the oracle too
+when run with --backend reference."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from conformance.cases import Case
+from conformance.checks import value_tolerance
+from conformance.strategies import MAX_LENGTH, cases, dtypes, input_arrays, leading_shapes
+from conformance.tolerance import mismatched_elements
+
+DIMS = [1, 2, 3]
+
+
+def assert_related(relation: str, case: Case, left, right, tolerance_case: Case = None):
+    """`left` and `right` must agree as values of `tolerance_case` (default `case`) must agree
+    with the oracle, with twice the tolerance since both sides carry rounding."""
+    pairs = zip(left, right) if isinstance(left, tuple) else [(left, right)]
+    for part, (a, b) in enumerate(pairs):
+        assert a.shape == b.shape, f"{relation}: shapes {a.shape} and {b.shape}; case: {case.describe()}"
+        bound = None if part else value_tolerance(tolerance_case or case, a)
+        differs = mismatched_elements(a, b, None if bound is None else 2 * bound)
+        if differs.any():
+            first = tuple(int(i) for i in np.argwhere(differs)[0])
+            raise AssertionError(
+                f"{relation} does not hold at out{list(first)} "
+                f"({'indices' if part else 'values'}): {a[first]!r} vs {b[first]!r} "
+                f"({int(differs.sum())} of {differs.size} elements); case: {case.describe()}"
+            )
+
+
+@pytest.mark.parametrize("n", DIMS)
+def test_min_pool_is_negated_max_pool_of_negated_input(conformance, n):
+    conformance.require(f"min_pool{n}d")
+    conformance.require(f"max_pool{n}d")
+
+    @given(case=cases(f"min_pool{n}d", dtype_strategy=dtypes(allow_integers=False)))
+    def relation_holds(case):
+        minimum = conformance.call(case.op_name, case.input, **case.kwargs)
+        negated = conformance.call(f"max_pool{n}d", -case.input, **case.kwargs)
+        negated = (-negated[0], negated[1]) if isinstance(negated, tuple) else -negated
+        assert_related("min_pool(x) == -max_pool(-x)", case, minimum, negated)
+
+    relation_holds()
+
+
+@st.composite
+def dividing_adaptive_cases(draw, family: str, n: int):
+    """Adaptive cases whose output size divides the input: windows of m = L / O, no overlap."""
+    outputs = [draw(st.integers(1, 3)) for _ in range(n)]
+    factors = [draw(st.integers(1, max(1, MAX_LENGTH[n] // o))) for o in outputs]
+    shape = draw(leading_shapes()) + tuple(o * m for o, m in zip(outputs, factors))
+    dtype = draw(dtypes(allow_integers=False))
+    return Case(f"{family}{n}d", draw(input_arrays(shape, dtype)), {"output_size": tuple(outputs)}), factors
+
+
+@pytest.mark.parametrize("n", DIMS)
+@pytest.mark.parametrize("kind", ["avg", "max"])
+def test_adaptive_pool_with_dividing_output_is_strided_pool(conformance, kind, n):
+    adaptive, strided = f"adaptive_{kind}_pool{n}d", f"{kind}_pool{n}d"
+    conformance.require(adaptive)
+    conformance.require(strided)
+
+    @given(drawn=dividing_adaptive_cases(f"adaptive_{kind}_pool", n))
+    def relation_holds(drawn):
+        case, factors = drawn
+        left = conformance.call(adaptive, case.input, **case.kwargs)
+        right = conformance.call(strided, case.input, kernel_size=tuple(factors),
+                     stride=tuple(factors))
+        assert_related(f"{adaptive}(x, O) == {strided}(x, L/O, L/O)", case, left, right)
+
+    relation_holds()
+
+
+@pytest.mark.parametrize("n", DIMS)
+def test_global_average_is_adaptive_average_to_one_and_the_mean(conformance, n):
+    conformance.require(f"global_avg_pool{n}d")
+    conformance.require(f"adaptive_avg_pool{n}d")
+
+    @given(case=cases(f"global_avg_pool{n}d", dtype_strategy=st.sampled_from(["float32", "float64"])))
+    def relation_holds(case):
+        conformance.reject_registered(case)
+        global_average = conformance.call(case.op_name, case.input)
+        adaptive = conformance.call(f"adaptive_avg_pool{n}d", case.input, output_size=1)
+        mean = case.input.astype(np.float64).mean(axis=tuple(range(-n, 0)), keepdims=True)
+        assert_related("global_avg_pool(x) == adaptive_avg_pool(x, 1)", case, global_average, adaptive)
+        assert_related("global_avg_pool(x) == mean over spatial dims", case, global_average,
+                       mean.astype(case.input.dtype))
+
+    relation_holds()
+
+
+@pytest.mark.parametrize("n", DIMS)
+@pytest.mark.parametrize("family", ["max_pool", "min_pool", "avg_pool"])
+def test_unit_kernel_and_stride_is_identity(conformance, family, n):
+    op_name = f"{family}{n}d"
+    conformance.require(op_name)
+
+    @given(case=cases(op_name))
+    def relation_holds(case):
+        out = conformance.call(op_name, case.input, kernel_size=1, stride=1)
+        assert out.dtype == case.input.dtype, f"{op_name}(x, 1, 1) changed the dtype to {out.dtype}"
+        unit = Case(op_name, case.input, {"kernel_size": 1})
+        assert_related(f"{op_name}(x, 1, 1) == x", case, out, case.input, unit)
+
+    relation_holds()
+
+
+@pytest.mark.parametrize("n", DIMS)
+def test_count_include_pad_changes_only_the_divisor(conformance, n):
+    """avg(x, include) == avg(x, exclude) * avg(ones, include): the ratio of the two divisors."""
+    op_name = f"avg_pool{n}d"
+    conformance.require(op_name)
+
+    @given(case=cases(op_name, dtype_strategy=st.sampled_from(["float32", "float64"])))
+    def relation_holds(case):
+        kwargs = {k: v for k, v in case.kwargs.items() if k not in ("count_include_pad", "divisor_override")}
+        including = conformance.call(op_name, case.input, count_include_pad=True, **kwargs)
+        excluding = conformance.call(op_name, case.input, count_include_pad=False, **kwargs)
+        ratio = conformance.call(op_name, np.ones_like(case.input), count_include_pad=True, **kwargs)
+        tolerance_case = Case(op_name, case.input, {**kwargs, "count_include_pad": True})
+        assert_related("avg(x, count_include_pad=True) == avg(x, False) * divisor ratio", case,
+                       including, (excluding.astype(np.float64) * ratio).astype(case.input.dtype),
+                       tolerance_case)
+
+    relation_holds()
+
+
+@pytest.mark.parametrize("op_name", [f"{family}{n}d" for family in
+                                     ("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool",
+                                      "global_avg_pool") for n in DIMS])
+def test_unbatched_input_equals_batch_of_one(conformance, op_name):
+    conformance.require(op_name)
+
+    unbatched_cases = cases(op_name).filter(lambda c: c.input.ndim == c.op.spatial_dims + 1)
+
+    @given(case=unbatched_cases)
+    def relation_holds(case):
+        unbatched = conformance.call(op_name, case.input, **case.kwargs)
+        batched = conformance.call(op_name, case.input[None], **case.kwargs)
+        first = tuple(part[0] for part in batched) if isinstance(batched, tuple) else batched[0]
+        assert_related(f"{op_name}(x) == {op_name}(x[None])[0]", case, unbatched, first)
+
+    relation_holds()
