@@ -1,0 +1,163 @@
+"""Rendering a run's results (conformance.results JSON) as a GitHub-flavoured markdown report."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tabulate import tabulate
+
+import reference
+from conformance.regions import REGIONS
+from conformance.results import MATRIX_FEATURES, worst
+
+VERDICT_TEXT = {
+    "conforms": "conforms",
+    "known": "deviates (known)",
+    "new": "**deviates (new)**",
+    "stale": "**stale deviation**",
+    "unsupported": "unsupported",
+    "error": "**error**",
+    None: "not drawn",
+}
+CELL_TEXT = {"conforms": "✓", "known": "known", "new": "**NEW**", "stale": "**STALE**",
+             "unsupported": "—", "error": "**ERROR**", None: "·"}
+
+
+def _split(mapping: dict) -> dict:
+    return {tuple(key.split("|", 1)): Counter(value) for key, value in mapping.items()}
+
+
+def render(results: dict, claims: list[dict], previous: dict | None = None) -> str:
+    outcomes, matrix = _split(results["outcomes"]), _split(results["matrix"])
+    metadata = results["metadata"]
+    sections = [
+        f"# Pooling conformance report: {metadata['backend']} {metadata['backend_version']}",
+        _headline(results, outcomes),
+        "## Summary per op\n\n" + _summary(results, outcomes),
+        "## Op x feature\n\n" + _matrix(results, matrix),
+        "## The course notebook's claims\n\n" + _claims(claims),
+        "## Deviations\n\n" + _deviations(results),
+        "## Coverage\n\n" + _coverage(results),
+        "## Run\n\n" + _metadata(metadata),
+    ]
+    if previous is not None:
+        sections.insert(-1, "## Since the previous report\n\n" + _diff(previous, results))
+    return "\n\n".join(sections) + "\n"
+
+
+def _headline(results, outcomes) -> str:
+    totals = Counter()
+    for counter in outcomes.values():
+        totals.update(counter)
+    new = sum(1 for f in results["findings"] if f["status"] in ("new", "stale"))
+    return (
+        f"{totals['conforms']} case checks conform, {totals['known']} deviate as registered, "
+        f"{new} findings are new or stale, {len(results['unsupported'])} ops are unsupported, "
+        f"{len(results['errors'])} errors. Legend: ✓ conforms, known = registered deviation, "
+        f"**NEW** = unregistered deviation, — = unsupported, · = not drawn."
+    )
+
+
+def _summary(results, outcomes) -> str:
+    rows = []
+    for op in reference.OP_NAMES:
+        counters = {concern: c for (name, concern), c in outcomes.items() if name == op}
+        if op in results["unsupported"] and not any(
+                c["conforms"] + c["known"] + c["new"] for c in counters.values()):
+            rows.append([op, VERDICT_TEXT["unsupported"], results["unsupported"][op], "", ""])
+            continue
+        verdict = worst(o for c in counters.values() for o, n in c.items() if n)
+        if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
+            verdict = "error"
+        known = sorted({f["key"] for f in results["findings"] if f["op"] == op and f["status"] == "known"})
+        totals = Counter()
+        for counter in counters.values():
+            totals.update(counter)
+        rows.append([op, VERDICT_TEXT[verdict], ", ".join(known),
+                     totals["conforms"], totals["known"] + totals["new"]])
+    return tabulate(rows, ["op", "verdict", "known deviations", "checks conforming",
+                           "checks deviating"], tablefmt="github")
+
+
+def _matrix(results, matrix) -> str:
+    features = list(MATRIX_FEATURES)
+    rows = []
+    for op in reference.OP_NAMES:
+        if op in results["unsupported"] and not any(matrix.get((op, f)) for f in features):
+            rows.append([op] + [CELL_TEXT["unsupported"]] * len(features))
+            continue
+        rows.append([op] + [CELL_TEXT[worst(o for o, n in matrix.get((op, f), {}).items() if n)]
+                            for f in features])
+    return tabulate(rows, ["op"] + features, tablefmt="github")
+
+
+def _claims(claims) -> str:
+    rows = [[c["claim"], f"**{c['verdict']}**", c["evidence"]] for c in claims]
+    return tabulate(rows, ["claim", "verdict", "evidence"], tablefmt="github")
+
+
+def repro_snippet(finding: dict, backend_spec: str) -> str:
+    dtype = finding["dtype"]
+    dtype_expression = "ml_dtypes.bfloat16" if dtype == "bfloat16" else f"np.{dtype}"
+    op = finding["op"]
+    arguments = finding["call"][len(op) + 1:-1]
+    return "\n".join([
+        "```python",
+        "import ml_dtypes, numpy as np",
+        "from conformance.backend import load_backend",
+        f"x = np.array({finding['input_literal']}, dtype={dtype_expression})",
+        f"print('backend:', load_backend({backend_spec!r}).{op}({arguments}))",
+        f"print('oracle: ', load_backend('reference').{op}({arguments}))",
+        "```",
+    ])
+
+
+def _deviations(results) -> str:
+    findings = sorted(results["findings"], key=lambda f: (f["status"] != "new", f["key"]))
+    if not findings:
+        return "None: every drawn case conforms."
+    spec = results["metadata"]["backend_spec"]
+    parts = []
+    for finding in findings:
+        origin = ("Hypothesis' shrunk counterexample" if finding["shrunk"]
+                  else "the smallest of the drawn cases")
+        parts.append("\n".join([
+            f"### {finding['key']} ({finding['status']}, {finding['concern']})",
+            "",
+            f"{finding['count']} case check(s) in `{finding['property']}` and others; {origin}:",
+            "",
+            f"> {finding['message']}",
+            "",
+            "Around the first difference, expected (oracle) then actual (backend):",
+            "",
+            "```text", finding["expected"] or "(none)", "---", finding["actual"] or "(none)", "```",
+            "",
+            "Repro:",
+            "",
+            repro_snippet(finding, spec),
+        ]))
+    return "\n\n".join(parts)
+
+
+def _coverage(results) -> str:
+    coverage = results["coverage"]
+    rows = [[region, REGIONS[region], coverage.get(region, 0)] for region in REGIONS]
+    rows += [[key, "cases of this dtype", value] for key, value in sorted(coverage.items())
+             if key.startswith("dtype ")]
+    table = tabulate(rows, ["region", "meaning", "distinct cases"], tablefmt="github")
+    return f"{coverage.get('cases', 0)} distinct cases drawn.\n\n{table}"
+
+
+def _metadata(metadata) -> str:
+    rows = [[key, value] for key, value in metadata.items()]
+    return tabulate(rows, ["", ""], tablefmt="github")
+
+
+def _diff(previous: dict, current: dict) -> str:
+    def keys(results, statuses):
+        return {f["key"] for f in results.get("findings", []) if f["status"] in statuses}
+
+    before, after = keys(previous, ("known", "new")), keys(current, ("known", "new"))
+    rows = [[key, "new since the previous report"] for key in sorted(after - before)]
+    rows += [[key, "fixed since the previous report"] for key in sorted(before - after)]
+    return tabulate(rows, ["deviation", "change"], tablefmt="github") if rows else "No change."
