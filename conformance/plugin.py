@@ -6,9 +6,12 @@ from Hypothesis' own --hypothesis-profile or POOLING_CONFORMANCE_PROFILE.
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import reject, settings
@@ -183,9 +186,29 @@ def pytest_sessionfinish(session, exitstatus):
     save(document, path)
 
 
+def _distribution_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def run_metadata(config, suite: Suite) -> dict:
     current = settings()
     return {
+        "suite_version": _distribution_version("pooling-conformance"),
+        "suite_commit": _git_commit() or "unknown",
+        "numpy": _distribution_version("numpy"),
+        "hypothesis": _distribution_version("hypothesis"),
+        "processor": platform.processor() or platform.machine(),
         "backend": suite.backend_name,
         "backend_spec": suite.spec,
         "backend_version": getattr(suite.backend, "version", "unknown"),

@@ -12,8 +12,9 @@ from pathlib import Path
 from conformance.cases import Case
 from conformance.regions import REGIONS
 
-# Worst first: the verdict a report cell shows is the worst of its cases.
-OUTCOMES = ("new", "stale", "error", "known", "unsupported", "conforms")
+# Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
+# case of the cell ran at all.
+OUTCOMES = ("new", "stale", "error", "known", "conforms", "unsupported")
 # The report's op x feature matrix: a feature column is a predicate over case features.
 MATRIX_FEATURES = {
     "float32": lambda f: f["dtype"] == "float32",

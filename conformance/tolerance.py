@@ -7,9 +7,9 @@
   rounded once to the dtype. A conforming backend may differ by the rounding of its own sum and
   quotient: at most (n + 1) accumulation epsilons of the mean of |x| over the window (n = the
   window's element count), plus one unit in the last place of the output dtype. Accumulation is
-  in the dtype or float32, whichever is wider: torch, JAX, TensorFlow and ONNX Runtime all
-  accumulate float16 and bfloat16 in float32 ("opmath"), and an implementation that does not
-  loses digits that the dtype can hold.
+  in the dtype or float32, whichever is wider: torch accumulates float16 and bfloat16 in float32
+  (its "opmath" type), and a backend that sums in the low dtype itself (TensorFlow's CPU float16
+  average pooling does) loses digits the dtype can hold; that is reported, not tolerated.
 - Integers are exact. Infinities and NaN must match exactly.
 """
 
