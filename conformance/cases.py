@@ -15,6 +15,7 @@ class Case:
     op_name: str
     input: np.ndarray
     kwargs: dict = field(default_factory=dict)
+    grad_output: np.ndarray | None = None  # the upstream gradient, for a backward-pass case
 
     @property
     def op(self) -> Op:
@@ -32,17 +33,24 @@ class Case:
         """One line naming everything that decides the result but the input's values."""
         return f"{self.call_text()} with x of shape {tuple(self.input.shape)} and dtype {self.dtype}"
 
-    def input_literal(self) -> str:
-        """The input as a Python literal that rebuilds it exactly (NaN and infinities included)."""
-        values = self.input.astype(np.float64).tolist() if self.dtype != "int64" else self.input.tolist()
+    def input_literal(self, array: np.ndarray | None = None) -> str:
+        """The input (or `array`) as a Python literal that rebuilds it exactly (NaN and
+        infinities included)."""
+        array = self.input if array is None else array
+        values = array.tolist() if self.dtype == "int64" else array.astype(np.float64).tolist()
         return repr(values).replace("nan", "float('nan')").replace("inf", "float('inf')")
 
     def __repr__(self) -> str:
         # What Hypothesis prints for a falsifying example: enough to rebuild the case.
+        grad_output = ("" if self.grad_output is None else
+                       f", grad_output=np.array({self.input_literal(self.grad_output)}, "
+                       f"dtype={self.dtype!r})")
         return (f"Case({self.op_name!r}, np.array({self.input_literal()}, dtype={self.dtype!r}), "
-                f"{self.kwargs!r})")
+                f"{self.kwargs!r}{grad_output})")
 
     def key(self) -> tuple:
         """Identifies the case for counting distinct cases."""
+        grad_output = None if self.grad_output is None else self.grad_output.tobytes()
         return (self.op_name, self.dtype, self.input.shape, self.input.tobytes(),
-                tuple(sorted((key, repr(value)) for key, value in self.kwargs.items())))
+                tuple(sorted((key, repr(value)) for key, value in self.kwargs.items())),
+                grad_output)

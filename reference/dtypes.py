@@ -96,7 +96,7 @@ def store(value: Fraction | float | int, dtype: str) -> float | int:
     ulp_exponent = max(exponent - fmt.precision, fmt.min_exponent - fmt.precision + 1)
     units = round(value / Fraction(2) ** ulp_exponent)  # round() on a Fraction: ties to even
     if abs(units) * Fraction(2) ** ulp_exponent > Fraction(fmt.max_finite):
-        return math.copysign(math.inf, value)
+        return math.inf if value > 0 else -math.inf  # value may be too large to convert
     return math.ldexp(units, ulp_exponent) if units else math.copysign(0.0, value)
 
 

@@ -108,31 +108,52 @@ def average_of_window(window: Window, dtype: str, divisor: int):
     values = [value for _, value in window.elements]
     if is_integer(dtype):
         return store(int(Fraction(sum(values), divisor)), dtype)
-    infinities = {value for value in values if math.isinf(value)}
-    if any(_is_nan(value) for value in values) or len(infinities) == 2:
+    return store(exact_sum(values) / divisor, dtype)
+
+
+def exact_sum(terms) -> Fraction | float:
+    """The exact sum of floats and Fractions: a Fraction, or a float where the sum is not finite.
+
+    NaN, or both infinities, give NaN; otherwise an infinity dominates. Dividing the result by a
+    nonzero int keeps that meaning: an infinity takes the divisor's sign.
+    """
+    terms = list(terms)
+    infinities = {term for term in terms if isinstance(term, float) and math.isinf(term)}
+    if any(_is_nan(term) for term in terms) or len(infinities) == 2:
         return math.nan
     if infinities:
-        return math.copysign(math.inf, infinities.pop() * divisor)
-    return store(sum(map(Fraction, values), Fraction(0)) / divisor, dtype)
+        return infinities.pop()
+    return sum(map(Fraction, terms), Fraction(0))
 
 
 def _is_nan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _pool(input: Array, spatial_dims: int, windows_per_axis, reduce_window):
-    """Apply `reduce_window` to every window of every (n, c) plane: (values, indices) arrays."""
-    spatial_shape = input.shape[-spatial_dims:]
-    leading_shape = input.shape[:-spatial_dims]
+def plane_windows(input: Array, windows_per_axis):
+    """Every window of every (n, c) plane, in the output's row-major order, each with the offset
+    of its plane in `input.data` (a window's indices are flat within its plane)."""
+    spatial_shape = input.shape[-len(windows_per_axis):]
     plane_size = math.prod(spatial_shape)
-    values, indices = [], []
-    for plane_start in range(0, math.prod(leading_shape) * plane_size, plane_size):
+    for plane_start in range(0, len(input.data), plane_size):
         plane = input.data[plane_start : plane_start + plane_size]
         for axis_windows in itertools.product(*windows_per_axis):
-            value, index = reduce_window(gather_window(plane, spatial_shape, axis_windows))
-            values.append(value)
-            indices.append(index)
-    shape = leading_shape + tuple(len(windows) for windows in windows_per_axis)
+            yield plane_start, gather_window(plane, spatial_shape, axis_windows)
+
+
+def pooled_shape(input_shape: tuple[int, ...], windows_per_axis) -> tuple[int, ...]:
+    """The output's shape: the leading dims, then one entry per axis counting its windows."""
+    return input_shape[:-len(windows_per_axis)] + tuple(map(len, windows_per_axis))
+
+
+def _pool(input: Array, windows_per_axis, reduce_window):
+    """Apply `reduce_window` to every window of every (n, c) plane: (values, indices) arrays."""
+    values, indices = [], []
+    for _, window in plane_windows(input, windows_per_axis):
+        value, index = reduce_window(window)
+        values.append(value)
+        indices.append(index)
+    shape = pooled_shape(input.shape, windows_per_axis)
     return Array(shape, tuple(values), input.dtype), Array(shape, tuple(indices), INDEX_DTYPE)
 
 
@@ -176,15 +197,18 @@ def _extreme_pool(prefer):
             op_name, spatial_dims, input.shape, kernel_size, stride, padding, dilation, ceil_mode
         )
         values, indices = _pool(
-            input, spatial_dims, windows, lambda w: extreme_of_window(w, input.dtype, prefer)
+            input, windows, lambda w: extreme_of_window(w, input.dtype, prefer)
         )
         return (values, indices) if return_indices else values
 
     return pool
 
 
-max_pool = _extreme_pool(operator.gt)
-min_pool = _extreme_pool(operator.lt)
+# `extreme_of_window`'s `prefer` for each choosing family.
+PREFERENCES = {"max_pool": operator.gt, "min_pool": operator.lt, "adaptive_max_pool": operator.gt}
+
+max_pool = _extreme_pool(PREFERENCES["max_pool"])
+min_pool = _extreme_pool(PREFERENCES["min_pool"])
 
 
 def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -199,7 +223,7 @@ def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_
         divisor = average_divisor(window, bool(count_include_pad), divisor_override)
         return average_of_window(window, input.dtype, divisor), None
 
-    return _pool(input, spatial_dims, windows, reduce_window)[0]
+    return _pool(input, windows, reduce_window)[0]
 
 
 def adaptive_avg_pool(input, output_size, *, spatial_dims, op_name):
@@ -208,14 +232,13 @@ def adaptive_avg_pool(input, output_size, *, spatial_dims, op_name):
     def reduce_window(window):
         return average_of_window(window, input.dtype, average_divisor(window, True, None)), None
 
-    return _pool(input, spatial_dims, windows, reduce_window)[0]
+    return _pool(input, windows, reduce_window)[0]
 
 
 def adaptive_max_pool(input, output_size, return_indices=False, *, spatial_dims, op_name):
     windows = _adaptive_windows_per_axis(op_name, spatial_dims, input.shape, output_size)
-    values, indices = _pool(
-        input, spatial_dims, windows, lambda w: extreme_of_window(w, input.dtype, operator.gt)
-    )
+    prefer = PREFERENCES["adaptive_max_pool"]
+    values, indices = _pool(input, windows, lambda w: extreme_of_window(w, input.dtype, prefer))
     return (values, indices) if return_indices else values
 
 
@@ -228,9 +251,9 @@ def global_avg_pool(input, *, spatial_dims, op_name):
     windows = _global_windows_per_axis(op_name, spatial_dims, input.shape)
 
     def reduce_window(window):
-        return average_of_window(window, input.dtype, len(window.elements)), None
+        return average_of_window(window, input.dtype, average_divisor(window, True, None)), None
 
-    return _pool(input, spatial_dims, windows, reduce_window)[0]
+    return _pool(input, windows, reduce_window)[0]
 
 
 def _specialise(family, family_name: str, spatial_dims: int, drop=()):
@@ -272,11 +295,10 @@ global_avg_pool1d, global_avg_pool2d, global_avg_pool3d = (
 def op_windows(op_name: str, input_shape: tuple[int, ...], *args, **kwargs):
     """The per-axis windows `op_name` reads for an input of this shape, checked as the op does.
 
-    For tools that describe a case (coverage regions, messages); the ops use the same functions.
+    For tools that describe a case (coverage regions, messages) and for the gradients; the ops
+    use the same functions.
     """
-    bound = globals()[op_name].__signature__.bind(None, *args, **kwargs)
-    bound.apply_defaults()
-    arguments = bound.arguments
+    arguments = op_arguments(op_name, *args, **kwargs)
     family, spatial_dims = op_name[:-2], int(op_name[-2])
     if family.startswith("adaptive"):
         return _adaptive_windows_per_axis(op_name, spatial_dims, input_shape,
@@ -287,3 +309,10 @@ def op_windows(op_name: str, input_shape: tuple[int, ...], *args, **kwargs):
         op_name, spatial_dims, input_shape, arguments["kernel_size"], arguments["stride"],
         arguments["padding"], arguments.get("dilation", 1), arguments["ceil_mode"],
     )
+
+
+def op_arguments(op_name: str, *args, **kwargs) -> dict:
+    """The arguments after `input` by name, defaults filled in; TypeError for one the op lacks."""
+    bound = globals()[op_name].__signature__.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    return {name: value for name, value in bound.arguments.items() if name != "input"}

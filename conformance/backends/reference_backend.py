@@ -9,6 +9,7 @@ import numpy as np
 
 import reference
 from conformance.arrays import from_reference, to_reference
+from reference import gradients
 
 
 class ReferenceBackend:
@@ -28,3 +29,8 @@ class ReferenceBackend:
 
         op.__name__ = op_name
         return op
+
+    def vjp(self, op_name: str, input: np.ndarray, grad_output: np.ndarray, *args, **kwargs):
+        return from_reference(gradients.vjp(
+            op_name, to_reference(input), to_reference(grad_output), *args, **kwargs
+        ))
