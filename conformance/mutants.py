@@ -2,9 +2,10 @@
 
 Each mutant is the correct torch backend with exactly one bug of a kind real implementations
 have shipped (the `bug` text cites the upstream report where anchors.md names one). A mutant
-changes a few ops; every other op is torch's, untouched. Each carries a `witness`: one small
-input on which it differs from torch while the oracle agrees with torch, so the witness shows
-the bug rather than a torch quirk (tests/test_mutant_bank.py checks both).
+changes a few ops, or only their backward pass (`vjp`), leaving the forward torch's; every other
+op is torch's, untouched. Each carries a `witness`: one small input (with an upstream gradient,
+for a backward bug) on which it differs from torch while the oracle agrees with torch, so the
+witness shows the bug rather than a torch quirk (tests/test_mutant_bank.py checks both).
 
 Run the suite against one: `pytest --backend conformance.mutants:avg_divisor_counts_ceil_overhang`.
 The suite should fail; a mutant it passes is a bug class it cannot see.
@@ -12,7 +13,7 @@ The suite should fail; a mutant it passes is a bug class it cannot see.
 
 from __future__ import annotations
 
-import inspect
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 import reference
 from conformance.arrays import NUMPY_DTYPES
 from conformance.backends.torch_backend import functional, to_numpy, to_torch
+from reference.pooling import op_arguments
 
 # --------------------------------------------------------------------------------------------
 # The machinery: a mutant's changed ops see one `Call` and return what torch's op would.
@@ -63,46 +65,82 @@ class Call:
         return self.x.ndim == self.dims + 2
 
 
+@dataclass(frozen=True)
+class GradientCall(Call):
+    """One call of an op's vjp on a mutant: a Call with the upstream gradient."""
+
+    grad_output: torch.Tensor
+    correct_vjp: Callable  # the correct backend's vjp of this op: NumPy in, NumPy out
+
+    def torch_vjp(self, x: torch.Tensor | None = None, **changes) -> torch.Tensor:
+        """What the correct backend's vjp returns for this upstream gradient, on another input
+        or with some arguments changed (giving an output of the same shape)."""
+        return to_torch(self.correct_vjp(to_numpy(self.x if x is None else x),
+                                         to_numpy(self.grad_output), **{**self.args, **changes}))
+
+
 Implementation = Callable[[Call], object]
+GradientImplementation = Callable[[GradientCall], torch.Tensor]
 
 
 @dataclass(frozen=True)
 class Witness:
-    """An input on which a mutant and the correct backend differ."""
+    """An input on which a mutant and the correct backend differ: in the op's result, or, with
+    `grad_output`, in its gradient."""
 
     op: str
     input: list  # nested lists of Python numbers
     kwargs: dict = field(default_factory=dict)
     dtype: str = "float32"
+    grad_output: list | None = None  # the upstream gradient, for a backward bug
 
-    def array(self) -> np.ndarray:
-        return np.array(self.input, dtype=np.float64).astype(NUMPY_DTYPES[self.dtype])
+    def array(self, values=None) -> np.ndarray:
+        values = self.input if values is None else values
+        return np.array(values, dtype=np.float64).astype(NUMPY_DTYPES[self.dtype])
 
     def run(self, backend):
-        return getattr(backend, self.op)(self.array(), **self.kwargs)
+        if self.grad_output is None:
+            return getattr(backend, self.op)(self.array(), **self.kwargs)
+        return backend.vjp(self.op, self.array(), self.array(self.grad_output), **self.kwargs)
+
+
+def _for_op(implementations: Mapping, op_name: str):
+    return implementations.get(op_name) or implementations.get(op_name[:-2])
 
 
 @dataclass(frozen=True)
 class Mutant:
     """One bug: `ops` maps an op family ("max_pool") or one op ("avg_pool2d") to its buggy
-    implementation. Calling the mutant gives its backend, which is what a backend SPEC loads."""
+    implementation, `gradients` likewise to a buggy backward (its vjp) where the forward stays
+    torch's. Calling the mutant gives its backend, which is what a backend SPEC loads."""
 
     name: str
     bug: str
     ops: Mapping[str, Implementation]
     witness: Witness
+    gradients: Mapping[str, GradientImplementation] = field(default_factory=dict)
 
     def __post_init__(self):
-        unknown = set(self.ops) - set(reference.FAMILIES) - set(reference.OP_NAMES)
+        unknown = set(self.ops) | set(self.gradients)
+        unknown -= set(reference.FAMILIES) | set(reference.OP_NAMES)
         if unknown:
             raise ValueError(f"mutant {self.name}: no such op or family: {sorted(unknown)}")
 
     def implementation(self, op_name: str) -> Implementation | None:
-        return self.ops.get(op_name) or self.ops.get(op_name[:-2])
+        return _for_op(self.ops, op_name)
+
+    def gradient_implementation(self, op_name: str) -> GradientImplementation | None:
+        return _for_op(self.gradients, op_name)
 
     @property
     def changed_ops(self) -> tuple[str, ...]:
+        """The ops whose forward the mutant changes."""
         return tuple(op for op in reference.OP_NAMES if self.implementation(op))
+
+    @property
+    def changed_gradients(self) -> tuple[str, ...]:
+        """The ops whose backward the mutant changes."""
+        return tuple(op for op in reference.OP_NAMES if self.gradient_implementation(op))
 
     def __call__(self) -> MutantBackend:
         return MutantBackend(self)
@@ -132,19 +170,27 @@ class MutantBackend:
         if implementation is None:
             return correct_op
         family, dims = op_name[:-2], int(op_name[-2])
-        signature = inspect.signature(getattr(reference, op_name))
 
         def op(input: np.ndarray, *args, **kwargs):
-            bound = signature.bind(input, *args, **kwargs)
-            bound.apply_defaults()
-            arguments = dict(bound.arguments)
-            x = to_torch(arguments.pop("input"))
+            arguments = op_arguments(op_name, *args, **kwargs)
             with torch.no_grad():
-                result = implementation(Call(family, dims, x, arguments, correct_op))
+                result = implementation(Call(family, dims, to_torch(input), arguments, correct_op))
             return _on_parts(result, to_numpy)
 
         op.__name__ = op_name
         return op
+
+    def vjp(self, op_name: str, input: np.ndarray, grad_output: np.ndarray, *args, **kwargs):
+        """torch's vjp, except for the ops whose backward the mutant changes."""
+        implementation = self.mutant.gradient_implementation(op_name)
+        if implementation is None:
+            return self.correct.vjp(op_name, input, grad_output, *args, **kwargs)
+        call = GradientCall(
+            op_name[:-2], int(op_name[-2]), to_torch(input), op_arguments(op_name, *args, **kwargs),
+            getattr(self.correct, op_name), to_torch(grad_output),
+            functools.partial(self.correct.vjp, op_name),
+        )
+        return to_numpy(implementation(call))
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,6 +340,29 @@ def _last_of_tied_maxima(c: Call, values, indices):
     return taps.expand(hit.shape).gather(-1, last).squeeze(-1)
 
 
+def _transposed_indices(c: Call, values, indices):
+    """Each index flattened column-major (w * H + h): its coordinates taken in reversed order."""
+    return _ravel(_unravel(indices, c.spatial)[::-1], c.spatial[::-1])
+
+
+def _scattered_through(indices_of) -> GradientImplementation:
+    """The backward of a choice, each upstream gradient added to the element that
+    `indices_of(call, values, indices)` names, as torch's max backward scatters through the
+    forward's indices; an index naming no element of the plane sends its gradient nowhere."""
+
+    def implementation(c: GradientCall):
+        values, indices = c.torch(return_indices=True)
+        indices = indices_of(c, values, indices).flatten(-c.dims)
+        plane_size = math.prod(c.spatial)
+        names_an_element = (indices >= 0) & (indices < plane_size)
+        upstream = torch.where(names_an_element, c.grad_output.flatten(-c.dims), 0)
+        gradient = torch.zeros(*c.x.shape[:-c.dims], plane_size, dtype=c.x.dtype)
+        gradient.scatter_add_(-1, indices.clamp(0, plane_size - 1), upstream)
+        return gradient.reshape(c.x.shape)
+
+    return implementation
+
+
 def _adaptive_avg_with_bounds(bounds) -> Implementation:
     """Adaptive average pooling, one axis at a time (a box mean is the mean of axis means),
     window i of an axis of length L pooled to O being range(*bounds(i, L, O))."""
@@ -348,14 +417,27 @@ def _notebook_output_size(c: Call):
     return _resized(result, sizes, fill)
 
 
-def _divisor_counts_overhang(c: Call):
-    # Zero-pad by hand far enough that the ceil window is whole: its divisor is the kernel size.
-    if not (c.args["ceil_mode"] and c.args["count_include_pad"]):
-        return c.torch()
+def _zero_padded_past_the_overhang(c: Call) -> torch.Tensor:
+    """The input zero-padded by hand, on the right far enough that the ceil window is whole:
+    pooled with padding=0 in floor mode, every window then divides by the kernel size."""
     pads = c.axes("padding")
     reach = _reach_past_input(c, c.torch().shape[-c.dims:])
     right = [max(p, r) for p, r in zip(pads, reach)]
-    return c.torch(F.pad(c.x, _pad_spec(pads, right), value=0), padding=0, ceil_mode=False)
+    return F.pad(c.x, _pad_spec(pads, right), value=0)
+
+
+def _divisor_counts_overhang(c: Call):
+    if not (c.args["ceil_mode"] and c.args["count_include_pad"]):
+        return c.torch()
+    return c.torch(_zero_padded_past_the_overhang(c), padding=0, ceil_mode=False)
+
+
+def _backward_divisor_counts_overhang(c: GradientCall):
+    if not (c.args["ceil_mode"] and c.args["count_include_pad"]):
+        return c.torch_vjp()
+    gradient = c.torch_vjp(_zero_padded_past_the_overhang(c), padding=0, ceil_mode=False)
+    # The hand padding's gradient is dropped, as F.pad's backward would.
+    return gradient[(..., *(slice(p, p + n) for p, n in zip(c.axes("padding"), c.spatial)))]
 
 
 def _rejects_stride_over_kernel(c: Call):
@@ -533,8 +615,7 @@ indices_channels_last_flat = Mutant(
 indices_hw_transposed = Mutant(
     "indices-hw-transposed",
     "indices flattened column-major (w * H + h), coordinates taken in reversed order",
-    dict.fromkeys(MAX, _indices_remapped(
-        lambda c, v, i: _ravel(_unravel(i, c.spatial)[::-1], c.spatial[::-1]))),
+    dict.fromkeys(MAX, _indices_remapped(_transposed_indices)),
     Witness("max_pool2d", [[[[1, 5, 2], [0, 3, 4]]]],
             {"kernel_size": (2, 3), "return_indices": True}),
 )
@@ -673,6 +754,37 @@ rejects_stride_greater_than_kernel = Mutant(
     "testKernelSmallerThanStride)",
     dict.fromkeys(SLIDING, _rejects_stride_over_kernel),
     Witness("max_pool1d", [[[1, 2, 3, 4]]], {"kernel_size": 1, "stride": 2}),
+)
+
+# Backward only: the forward is torch's, the gradient is not.
+
+avg_backward_divisor_counts_ceil_overhang = Mutant(
+    "avg-backward-divisor-counts-ceil-overhang",
+    "the backward divides an overhanging ceil-mode window by the full kernel size while the "
+    "forward clips it (tracel-ai/burn#5604, pytorch/pytorch#198119 in Inductor's lowering)",
+    {},
+    Witness("avg_pool1d", [[[1, 2, 3, 4, 5]]], {"kernel_size": 2, "ceil_mode": True},
+            grad_output=[[[1, 1, 1]]]),
+    gradients={"avg_pool": _backward_divisor_counts_overhang},
+)
+max_backward_to_last_tied_maximum = Mutant(
+    "max-backward-to-last-tied-maximum",
+    "the backward re-finds the maximum with '>=' and sends the gradient to the last of tied "
+    "maxima, not the element the forward's index names (Theano/Theano#5404: implementations "
+    "disagree on which tied maximum gets the gradient)",
+    {},
+    Witness("max_pool1d", [[[2, 2, 1]]], {"kernel_size": 2, "stride": 1},
+            grad_output=[[[1, 1]]]),
+    gradients={"max_pool": _scattered_through(_last_of_tied_maxima)},
+)
+max_backward_through_transposed_indices = Mutant(
+    "max-backward-through-transposed-indices",
+    "the backward scatters through indices flattened column-major (w * H + h), the forward's "
+    "values and indices untouched",
+    {},
+    Witness("max_pool2d", [[[[1, 5, 2], [0, 3, 4]]]], {"kernel_size": (2, 3)},
+            grad_output=[[[[1]]]]),
+    gradients=dict.fromkeys(MAX, _scattered_through(_transposed_indices)),
 )
 
 MUTANTS: dict[str, Mutant] = {

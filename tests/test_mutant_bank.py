@@ -2,7 +2,8 @@
 
 A witness where the oracle disagrees with torch would show a torch quirk, not the mutant's bug,
 so each witness is checked against both. Witnesses avoid windows with several NaN, where torch
-(last NaN) and the oracle (first NaN) choose different indices.
+(last NaN) and the oracle (first NaN) choose different indices. A witness with an upstream
+gradient shows a backward bug: it compares gradients (`vjp`) instead of results.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def identifier(name: str) -> str:
 def test_witness_shows_the_bug(name):
     mutant = MUTANTS[name]
     witness = mutant.witness
-    assert witness.op in mutant.changed_ops
+    changed = mutant.changed_ops if witness.grad_output is None else mutant.changed_gradients
+    assert witness.op in changed
     expected = outcome(TORCH, witness)
     assert same_outcome(outcome(ORACLE, witness), expected), "oracle and torch disagree"
     got = outcome(mutant(), witness)
@@ -88,18 +90,31 @@ def small_call(op_name: str):
     return array, kwargs
 
 
+def forward(backend, op_name, array, kwargs) -> tuple:
+    return as_tuple(getattr(backend, op_name)(array, **kwargs))
+
+
+def gradient(backend, op_name, array, kwargs) -> tuple:
+    """The vjp for an upstream gradient of distinct values, so a misrouted one shows."""
+    values = as_tuple(getattr(TORCH, op_name)(array, **kwargs))[0]
+    upstream = np.arange(1, values.size + 1, dtype=values.dtype).reshape(values.shape)
+    return as_tuple(backend.vjp(op_name, array, upstream, **kwargs))
+
+
+@pytest.mark.parametrize("run, changed", [(forward, "changed_ops"),
+                                          (gradient, "changed_gradients")])
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_unchanged_ops_are_torchs(name):
+def test_unchanged_ops_are_torchs(name, run, changed):
     backend = MUTANTS[name]()
     for op_name in reference.OP_NAMES:
-        if op_name in MUTANTS[name].changed_ops:
+        if op_name in getattr(MUTANTS[name], changed):
             continue
         if not hasattr(TORCH, op_name):
             assert not hasattr(backend, op_name)
             continue
         array, kwargs = small_call(op_name)
-        expected = as_tuple(getattr(TORCH, op_name)(array, **kwargs))
-        assert same_outcome(as_tuple(getattr(backend, op_name)(array, **kwargs)), expected), op_name
+        expected = run(TORCH, op_name, array, kwargs)
+        assert same_outcome(run(backend, op_name, array, kwargs), expected), op_name
 
 
 def test_bank_size_and_names():

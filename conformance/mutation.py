@@ -1,0 +1,131 @@
+"""Measuring the suite on the mutant bank: does a profile kill each mutant, by which property,
+after how many examples and how many seconds.
+
+The properties run in-process, exactly as pytest runs them (the test functions are called with a
+`Suite`), ops the mutant changes first. A mutant is killed when a property fails on it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import itertools
+import time
+from dataclasses import dataclass
+
+from _pytest.outcomes import Skipped
+from hypothesis import settings
+
+from conformance.backends.torch_backend import functional
+from conformance.deviations import Registry
+from conformance.plugin import ConformanceFailure, Suite
+
+PROPERTY_MODULES = (
+    "conformance.properties.test_pooling",
+    "conformance.properties.test_metamorphic",
+    "conformance.properties.test_notebook",
+    "conformance.properties.test_validity",
+    "conformance.properties.test_gradients",
+)
+
+
+@dataclass(frozen=True)
+class KillResult:
+    mutant: str
+    killed: bool
+    property: str = ""
+    examples: int = 0  # checked cases up to and including the first failing one
+    seconds_to_first_failure: float = 0.0
+    seconds: float = 0.0  # including Hypothesis' shrinking
+    message: str = ""
+
+
+def property_calls():
+    """Every (name, function, kwargs) the property modules define, parametrisations expanded."""
+    for module_name in PROPERTY_MODULES:
+        module = importlib.import_module(module_name)
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("test_") or function.__module__ != module_name:
+                continue
+            grids = [
+                [dict(zip([a.strip() for a in mark.args[0].split(",")] if isinstance(mark.args[0], str)
+                          else mark.args[0], values if isinstance(values, tuple) else (values,)))
+                 for values in mark.args[1]]
+                for mark in getattr(function, "pytestmark", []) if mark.name == "parametrize"
+            ]
+            for combination in itertools.product(*grids) if grids else [()]:
+                kwargs = {key: value for part in combination for key, value in part.items()}
+                label = ",".join(str(value) for value in kwargs.values())
+                yield f"{name}[{label}]" if label else name, function, kwargs
+
+
+def _priority(name: str, kwargs: dict, mutant) -> tuple:
+    """Properties of what the mutant changes first (its backward: the gradient properties of
+    those ops; its forward: every property of those ops), op by op, then the rest."""
+    text = " ".join(str(value) for value in kwargs.values())
+
+    def first_touched(ops):
+        touched = [i for i, op in enumerate(ops) if op in text or op[:-2] == text.split(" ")[0]]
+        return touched[0] if touched else None
+
+    backward = first_touched(mutant.changed_gradients)
+    if backward is not None and name.startswith("test_gradient"):
+        return (0, backward)
+    forward = first_touched(mutant.changed_ops)
+    return (1, forward) if forward is not None else (2, 0)
+
+
+class _CountingSuite(Suite):
+    """A Suite that counts checked cases and notes when the first failure came."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.checked = 0
+        self.first_failure_at = None
+
+    def check(self, concern, case, property_name=None):
+        self.checked += 1
+        try:
+            super().check(concern, case, property_name)
+        except AssertionError:
+            if self.first_failure_at is None:
+                self.first_failure_at = (self.checked, time.perf_counter())
+            raise
+
+
+def _correct_backend_agrees(failure: ConformanceFailure, registry: Registry) -> bool:
+    """A kill counts only if the correct torch backend passes the same case: otherwise the
+    property caught a gap of torch itself (an unregistered torch deviation), not the bug."""
+    concern = failure.property_name.split("[", 1)[0]
+    try:
+        Suite(functional(), "torch", registry).check(concern, failure.case, failure.property_name)
+    except ConformanceFailure:
+        return False
+    return True
+
+
+def kill(mutant, registry: Registry, profile: str = "ci") -> KillResult:
+    """Run the properties against one mutant until one fails where correct torch does not."""
+    settings.load_profile(profile)
+    backend = mutant()
+    suite = _CountingSuite(backend, f"conformance.mutants:{mutant.name}", registry)
+    calls = sorted(property_calls(), key=lambda call: _priority(call[0], call[2], mutant))
+    started = time.perf_counter()
+    for name, function, kwargs in calls:
+        try:
+            function(suite, **kwargs)
+        except Skipped:
+            continue
+        except ConformanceFailure as failure:
+            if not _correct_backend_agrees(failure, registry):
+                suite.first_failure_at = None
+                continue
+            checked, failed_at = suite.first_failure_at or (suite.checked, time.perf_counter())
+            return KillResult(mutant.name, True, name, checked, failed_at - started,
+                              time.perf_counter() - started, str(failure).splitlines()[0][:300])
+        except AssertionError as error:
+            checked, failed_at = suite.first_failure_at or (suite.checked, time.perf_counter())
+            return KillResult(mutant.name, True, name, checked, failed_at - started,
+                              time.perf_counter() - started, str(error).splitlines()[0][:300])
+    return KillResult(mutant.name, False, examples=suite.checked,
+                      seconds=time.perf_counter() - started)
