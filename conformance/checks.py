@@ -55,10 +55,21 @@ def observe(backend, case: Case) -> Observation:
     try:
         observation.actual = function(case.input.copy(), **case.kwargs)
     except NotImplementedError as error:
-        observation.unsupported = f"NotImplementedError: {error}"
-    except Exception as error:  # any exception is a way of rejecting the case
+        observation.unsupported = describe_error(error)
+    except KeyboardInterrupt:
+        raise  # the user's Ctrl-C, which a backend cannot be told apart from
+    except BaseException as error:  # any exception (SystemExit too) is a way of rejecting the case
         observation.backend_error = error
     return observation
+
+
+def describe_error(error: BaseException) -> str:
+    """`TypeName: message`, even for an exception whose __str__ itself fails."""
+    try:
+        message = str(error)
+    except Exception:
+        message = f"<{type(error).__name__} whose message cannot be shown>"
+    return f"{type(error).__name__}: {message}"
 
 
 def compare(observation: Observation, concern: str) -> Mismatch | None:
@@ -75,7 +86,7 @@ def compare(observation: Observation, concern: str) -> Mismatch | None:
     if observation.backend_error is not None:
         error = observation.backend_error
         return Mismatch("raises", (
-            f"the backend raised {type(error).__name__}: {error} on valid arguments; "
+            f"the backend raised {describe_error(error)} on valid arguments; "
             f"case: {case.describe()}"
         ))
     problem = _result_kind_problem(observation)
@@ -98,6 +109,10 @@ def _result_kind_problem(observation: Observation) -> str | None:
     for part in parts:
         if not isinstance(part, np.ndarray):
             return f"the backend returned {_kind(part)} where a numpy.ndarray was expected"
+        if not part.flags.c_contiguous:
+            return f"the backend returned a non-contiguous array (strides {part.strides})"
+        if not part.flags.writeable:
+            return "the backend returned a read-only array"
     return None
 
 
@@ -188,6 +203,8 @@ _COMPARISONS = {
     "dtype": _compare_dtype,
     "values": _compare_values,
     "indices": _compare_indices,
+    # Arguments at the edge of validity: where both accept them, the results must agree too.
+    "validity": _compare_values,
 }
 
 

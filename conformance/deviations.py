@@ -11,8 +11,8 @@ deterministically. The registry is strict both ways:
 
 A few bugs cannot be pinned by a signature over the case alone (whether torch's index for an
 empty window happens to name an element depends on where the window lies). Such an entry says
-`strict = false`: a case inside it may agree, and the deviation is stale only when a whole run
-matched cases and none deviated (`Registry.stale_after_run`).
+`strict = false`: a case inside it may agree, and the run flags it (without failing) when it
+matched cases and none deviated (`Results.stale_after_run`).
 
 A registry is a TOML file describing one backend's behaviour (see conformance/deviations/):
 
@@ -20,7 +20,8 @@ A registry is a TOML file describing one backend's behaviour (see conformance/de
 
     [[deviation]]
     id = "short-kebab-name"
-    concern = "indices"           # shape | dtype | values | indices | raises | accepts | type
+    concern = "indices"           # shape | dtype | values | indices | gradient | raises |
+                                  # accepts | type
     kind = "convention"           # bug | convention
     what = "what differs"
     why = "the reason, citing the source"
@@ -49,7 +50,7 @@ MATCHABLE_FEATURES = (
     "op", "family", "spatial_dims", "dtype", "ceil_mode", "count_include_pad",
     "divisor_override", "return_indices", *REGIONS,
 )
-CONCERNS = ("shape", "dtype", "values", "indices", "raises", "accepts", "type")
+CONCERNS = ("shape", "dtype", "values", "indices", "gradient", "raises", "accepts", "type")
 KINDS = ("bug", "convention")
 # What a property on each concern can observe: the values and indices properties cannot compare
 # values when the shapes differ, so they report the shape mismatch instead.
@@ -58,6 +59,7 @@ OBSERVABLE = {
     "dtype": ("dtype", "raises", "accepts", "type"),
     "values": ("values", "shape", "raises", "accepts", "type"),
     "indices": ("indices", "shape", "raises", "accepts", "type"),
+    "gradient": ("gradient", "raises", "type"),
     "validity": ("raises", "accepts", "type"),
 }
 

@@ -1,5 +1,6 @@
 """Hypothesis settings profiles, chosen with `--hypothesis-profile NAME` or
-POOLING_CONFORMANCE_PROFILE=NAME: `ci` (derandomised, the gate), `dev`, `thorough`."""
+POOLING_CONFORMANCE_PROFILE=NAME: `ci` (derandomised, the gate), `dev`, `thorough`,
+`compile` (a few derandomised examples, for backends that compile per case)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 from hypothesis import HealthCheck, settings
 
 PROFILE_VARIABLE = "POOLING_CONFORMANCE_PROFILE"
-EXAMPLES = {"ci": 60, "dev": 50, "thorough": 1000}
+EXAMPLES = {"ci": 60, "dev": 50, "thorough": 1000, "compile": 8}
 
 # The oracle is deliberately slow and arrays are drawn whole, so timing health checks say nothing
 # about the backend; deadlines would make results depend on machine load. Relations reject the
@@ -24,6 +25,13 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=EXAMPLES["dev"], print_blob=True, **_COMMON)
 settings.register_profile(
     "thorough", max_examples=EXAMPLES["thorough"], print_blob=True, **_COMMON
+)
+# For backends that compile per case (torch.compile: about 1.5 s of Inductor and gcc for each new
+# op, parameters and dtype, which is nearly every example): `ci`'s budget would take hours. Few
+# examples, fixed and unshared (no database), keep the run short and its verdicts repeatable.
+settings.register_profile(
+    "compile", max_examples=EXAMPLES["compile"], derandomize=True, database=None,
+    print_blob=True, **_COMMON
 )
 
 

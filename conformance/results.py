@@ -32,6 +32,20 @@ MATRIX_FEATURES = {
 }
 
 
+VALIDITY_CLASSES = ("raises as required", "silently returns a result", "accepts and agrees",
+                    "raises on valid arguments", "accepts and disagrees", "wrong result type")
+
+
+def validity_classification(features: dict, mismatch) -> str:
+    """How a backend met arguments the oracle rejects (or, for edge cases, accepts)."""
+    if features["invalid_arguments"]:
+        return "silently returns a result" if mismatch else "raises as required"
+    if mismatch is None:
+        return "accepts and agrees"
+    return {"raises": "raises on valid arguments", "type": "wrong result type"}.get(
+        mismatch.concern, "accepts and disagrees")
+
+
 def worst(outcomes) -> str | None:
     present = set(outcomes)
     return next((outcome for outcome in OUTCOMES if outcome in present), None)
@@ -55,6 +69,7 @@ class Finding:
     input_literal: str
     count: int = 1
     shrunk: bool = False  # Hypothesis' own minimal example (a failing property)
+    regions: list = field(default_factory=list)  # the regions the example lies in
 
     @property
     def size(self) -> tuple:
@@ -77,7 +92,10 @@ class Results:
     unsupported: dict = field(default_factory=dict)  # op -> reason
     errors: list = field(default_factory=list)  # test-level errors outside any case
     deviation_counts: dict = field(default_factory=lambda: defaultdict(Counter))  # id -> Counter
+    validity: dict = field(default_factory=lambda: defaultdict(Counter))  # op -> classification
+    validity_examples: dict = field(default_factory=dict)  # (op, classification) -> message
     _seen: set = field(default_factory=set)
+    _merged: dict | None = None
 
     def record(self, property_name: str, case: Case, concern: str, outcome: str, features: dict,
                mismatch=None, deviations=(), note: str = "") -> None:
@@ -99,6 +117,13 @@ class Results:
                     self.coverage[region] += 1
         if outcome == "unsupported":
             self.unsupported.setdefault(case.op_name, note)
+        if concern == "validity" and outcome != "unsupported":
+            classification = validity_classification(features, mismatch)
+            self.validity[case.op_name][classification] += 1
+            self.validity_examples.setdefault(
+                f"{case.op_name}|{classification}",
+                mismatch.message if mismatch else case.describe(),
+            )
         if outcome in ("known", "new", "stale"):
             keys = [d.id for d in deviations] or [f"new:{property_name}"]
             message = mismatch.message if mismatch else note
@@ -110,10 +135,11 @@ class Results:
                     actual=mismatch.actual if mismatch else "", call=case.call_text(),
                     input_shape=list(case.input.shape), dtype=case.dtype,
                     input_literal=case.input_literal(),
+                    regions=[region for region in REGIONS if features.get(region)],
                 ))
 
     def record_shrunk(self, property_name: str, case: Case, mismatch, status: str,
-                      key: str | None = None) -> None:
+                      key: str | None = None, features: dict | None = None) -> None:
         """Hypothesis' minimal failing example replaces whatever was kept for it."""
         key = key or f"new:{property_name}"
         count = self.findings[key].count if key in self.findings else 1
@@ -123,6 +149,7 @@ class Results:
             expected=mismatch.expected if mismatch else "", actual=mismatch.actual if mismatch else "",
             call=case.call_text(), input_shape=list(case.input.shape), dtype=case.dtype,
             input_literal=case.input_literal(), count=count, shrunk=True,
+            regions=[region for region in REGIONS if (features or {}).get(region)],
         )
 
     def _keep_smallest(self, finding: Finding) -> None:
@@ -135,7 +162,16 @@ class Results:
             finding.count = kept.count
             self.findings[finding.key] = finding
 
+    def load_merged(self, document: dict) -> None:
+        """Become the merge of several workers' results (see `merge`)."""
+        self._merged = document
+        self.errors = document["errors"]
+        self.deviation_counts = defaultdict(
+            Counter, {key: Counter(counts) for key, counts in document["deviation_counts"].items()})
+
     def to_json(self) -> dict:
+        if self._merged is not None:
+            return self._merged
         return {
             "outcomes": {f"{op}|{concern}": dict(c) for (op, concern), c in self.outcomes.items()},
             "matrix": {f"{op}|{feature}": dict(c) for (op, feature), c in self.matrix.items()},
@@ -144,6 +180,8 @@ class Results:
             "unsupported": self.unsupported,
             "errors": self.errors,
             "deviation_counts": {key: dict(c) for key, c in self.deviation_counts.items()},
+            "validity": {op: dict(c) for op, c in self.validity.items()},
+            "validity_examples": self.validity_examples,
         }
 
     def stale_after_run(self, registry) -> list:
@@ -171,3 +209,34 @@ def write_atomically(path: str | Path, text: str) -> None:
 
 def save(results_json: dict, path: str | Path) -> None:
     write_atomically(path, json.dumps(results_json, indent=1, sort_keys=True, default=str) + "\n")
+
+
+def merge(documents: list[dict]) -> dict:
+    """One results document from several (pytest-xdist workers): counts add up, each finding is
+    kept once (Hypothesis' shrunk example over a drawn one, then the smaller), lists concatenate."""
+    merged = {"outcomes": {}, "matrix": {}, "coverage": {}, "deviation_counts": {}, "validity": {},
+              "validity_examples": {}, "unsupported": {}, "errors": [], "findings": []}
+    findings = {}
+    for document in documents:
+        for section in ("outcomes", "matrix", "deviation_counts", "validity"):
+            for key, counts in document.get(section, {}).items():
+                target = merged[section].setdefault(key, {})
+                for outcome, count in counts.items():
+                    target[outcome] = target.get(outcome, 0) + count
+        for key, count in document.get("coverage", {}).items():
+            merged["coverage"][key] = merged["coverage"].get(key, 0) + count
+        for section in ("unsupported", "validity_examples"):
+            for key, value in document.get(section, {}).items():
+                merged[section].setdefault(key, value)
+        merged["errors"] += document.get("errors", [])
+        for finding in document.get("findings", []):
+            kept = findings.get(finding["key"])
+            if kept is None:
+                findings[finding["key"]] = dict(finding)
+                continue
+            count = kept["count"] + finding["count"]
+            better = (finding["shrunk"], -Finding(**finding).size[0]) > (
+                kept["shrunk"], -Finding(**kept).size[0])
+            findings[finding["key"]] = {**(finding if better else kept), "count": count}
+    merged["findings"] = list(findings.values())
+    return merged

@@ -11,27 +11,57 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import conformance
-from conformance.backend import BackendError, available_backends, load_backend
+from conformance.backend import (
+    BUILTIN_BACKENDS, BackendError, available_backends, builtin_deviations_file, load_backend,
+)
 from conformance.claims import evaluate_claims
-from conformance.results import save, write_atomically
-from reports.markdown import render
+from conformance.deviations import Registry
+from conformance.regions import case_features
+from conformance.results import Results, save, write_atomically
+from conformance.shrinking import smallest_known_case
+from reports.markdown import render, render_matrix
 
 PROPERTIES = Path(conformance.__file__).parent / "properties"
 
 
-def run_properties(spec: str, deviations: str | None, profile: str, json_path: str) -> int:
+def run_properties(spec: str, deviations: str | None, profile: str, json_path: str,
+                   select: str | None = None, isolate: bool = True,
+                   call_timeout: float = 10.0) -> int:
     """Run the property suite in a child process, so the report survives whatever it does."""
     command = [sys.executable, "-m", "pytest", str(PROPERTIES), "-p", "no:cacheprovider", "-q",
                f"--hypothesis-profile={profile}", "--backend", spec,
                "--conformance-json", json_path]
+    if isolate:
+        command += ["--isolate", "--call-timeout", str(call_timeout)]
     if deviations:
         command += ["--deviations", deviations]
+    if select:
+        command += ["-k", select]
     return subprocess.call(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def shrink_known_findings(backend, arguments, results: dict) -> None:
+    """Replace each known deviation's smallest drawn case with Hypothesis' minimal one."""
+    registry_file = arguments.deviations or builtin_deviations_file(arguments.backend)
+    if not registry_file:
+        return
+    registry = Registry.load(registry_file, getattr(backend, "version", None))
+    for index, finding in enumerate(results["findings"]):
+        if finding["status"] != "known" or finding["shrunk"]:
+            continue
+        concern = finding["property"].split("[", 1)[0]
+        found = smallest_known_case(backend, registry, finding["key"], finding["op"], concern)
+        if found is None:
+            continue
+        shrunk = Results()
+        shrunk.record_shrunk(finding["property"], *found, status="known", key=finding["key"],
+                             features=case_features(found[0]))
+        results["findings"][index] = {**vars(shrunk.findings[finding["key"]]),
+                                      "count": finding["count"]}
 
 
 def report(arguments) -> int:
@@ -41,22 +71,56 @@ def report(arguments) -> int:
         print(f"pooling-conformance: {error}", file=sys.stderr)
         return 2
     output = Path(arguments.output or f"reports/{arguments.backend}.md")
-    with tempfile.TemporaryDirectory() as scratch:
-        results_path = os.path.join(scratch, "results.json")
+    # Beside the report, not in a temporary directory: after Ctrl-C it is what remains.
+    partial = output.with_name(f".{output.stem}.partial.json")
+    try:
         exit_code = run_properties(arguments.backend, arguments.deviations, arguments.profile,
-                                   results_path)
-        if not os.path.exists(results_path):
-            print(f"pooling-conformance: the property run ended (exit {exit_code}) without "
-                  f"results; no report written", file=sys.stderr)
-            return 1
-        results = json.loads(Path(results_path).read_text())
-    claims = [asdict(claim) for claim in evaluate_claims(backend)]
+                                   str(partial), arguments.select, arguments.isolate,
+                                   arguments.call_timeout)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {output} is unchanged; partial results, if any, are in {partial}",
+              file=sys.stderr)
+        return 130
+    if not partial.exists():
+        print(f"pooling-conformance: the property run ended (exit {exit_code}) without "
+              f"results; {output} is unchanged", file=sys.stderr)
+        return 1
+    results = json.loads(partial.read_text())
+    shrink_known_findings(backend, arguments, results)
+    # A selected run is a partial one: the notebook's claims are judged on full runs only.
+    claims = [] if arguments.select else [asdict(claim) for claim in evaluate_claims(backend)]
     previous = json.loads(Path(arguments.previous).read_text()) if arguments.previous else None
     results["claims"] = claims
     results["metadata"]["pytest_exit_code"] = exit_code
     write_atomically(output, render(results, claims, previous))
     save(results, output.with_suffix(".json"))
+    partial.unlink()
     print(f"wrote {output} and {output.with_suffix('.json')} (pytest exit code {exit_code})")
+    return 0
+
+
+def matrix(arguments) -> int:
+    """Report every built-in backend that imports here, then the matrix across them."""
+    output = Path(arguments.output)
+    runs = {}
+    for name in BUILTIN_BACKENDS:
+        if name == "reference":
+            continue
+        try:
+            load_backend(name)
+        except BackendError as error:
+            runs[name] = str(error).split(";")[0]
+            continue
+        backend_arguments = argparse.Namespace(
+            backend=name, output=str(output.parent / f"{name}.md"), deviations=None,
+            profile=arguments.profile, previous=None, select=None, isolate=True, call_timeout=10.0,
+        )
+        if report(backend_arguments) != 0:
+            runs[name] = "its report could not be written"
+            continue
+        runs[name] = json.loads((output.parent / f"{name}.json").read_text())
+    write_atomically(output, render_matrix(runs))
+    print(f"wrote {output}")
     return 0
 
 
@@ -78,7 +142,19 @@ def main(argv=None) -> int:
     report_parser.add_argument("--profile", default="ci", choices=["ci", "dev", "thorough"])
     report_parser.add_argument("--previous", metavar="OLD.json",
                                help="an earlier report's JSON: list what is new and what is fixed")
+    report_parser.add_argument("--select", metavar="EXPRESSION",
+                               help="only the properties pytest's -k EXPRESSION selects")
+    report_parser.add_argument("--no-isolate", dest="isolate", action="store_false",
+                               help="call the backend in the suite's own process (faster; a "
+                                    "crashing backend then ends the run)")
+    report_parser.add_argument("--call-timeout", type=float, default=10.0, metavar="SECONDS",
+                               help="the longest one isolated backend call may take")
     report_parser.set_defaults(handler=report)
+    matrix_parser = commands.add_parser("matrix", help="report every installed built-in backend "
+                                                      "and write the cross-backend matrix")
+    matrix_parser.add_argument("-o", "--output", default="reports/matrix.md", metavar="FILE.md")
+    matrix_parser.add_argument("--profile", default="ci", choices=["ci", "dev", "thorough"])
+    matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)
     arguments = parser.parse_args(argv)

@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 import reference
 from conformance.regions import REGIONS
-from conformance.results import MATRIX_FEATURES, worst
+from conformance.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
 
 VERDICT_TEXT = {
     "conforms": "conforms",
@@ -37,6 +37,8 @@ def render(results: dict, claims: list[dict], previous: dict | None = None) -> s
         "## Op x feature\n\n" + _matrix(results, matrix),
         "## The course notebook's claims\n\n" + _claims(claims),
         "## Deviations\n\n" + _deviations(results),
+        "## Invalid arguments\n\n" + _validity(results),
+        "## Errors and flagged registry entries\n\n" + _errors(results),
         "## Coverage\n\n" + _coverage(results),
         "## Run\n\n" + _metadata(metadata),
     ]
@@ -92,6 +94,8 @@ def _matrix(results, matrix) -> str:
 
 
 def _claims(claims) -> str:
+    if not claims:
+        return "Not judged: this run selected only some properties."
     rows = [[c["claim"], f"**{c['verdict']}**", c["evidence"]] for c in claims]
     return tabulate(rows, ["claim", "verdict", "evidence"], tablefmt="github")
 
@@ -105,7 +109,8 @@ def repro_snippet(finding: dict, backend_spec: str) -> str:
         "```python",
         "import ml_dtypes, numpy as np",
         "from conformance.backend import load_backend",
-        f"x = np.array({finding['input_literal']}, dtype={dtype_expression})",
+        f"x = np.array({finding['input_literal']}, dtype={dtype_expression})"
+        f".reshape({tuple(finding['input_shape'])})",
         f"print('backend:', load_backend({backend_spec!r}).{op}({arguments}))",
         f"print('oracle: ', load_backend('reference').{op}({arguments}))",
         "```",
@@ -128,15 +133,42 @@ def _deviations(results) -> str:
             "",
             f"> {finding['message']}",
             "",
-            "Around the first difference, expected (oracle) then actual (backend):",
+            f"Regions: {', '.join(finding.get('regions', [])) or 'none'}.",
             "",
-            "```text", finding["expected"] or "(none)", "---", finding["actual"] or "(none)", "```",
-            "",
+            *([
+                "Around the first difference, expected (oracle) then actual (backend):",
+                "",
+                "```text", finding["expected"], "---", finding["actual"], "```",
+                "",
+            ] if finding["expected"] or finding["actual"] else []),
             "Repro:",
             "",
             repro_snippet(finding, spec),
         ]))
     return "\n\n".join(parts)
+
+
+def _validity(results) -> str:
+    """How the backend met the invalid-argument cases, per op, with one example of each
+    classification other than the expected one."""
+    validity = results.get("validity", {})
+    if not validity:
+        return "Not run."
+    rows = [[op] + [validity.get(op, {}).get(c, 0) for c in VALIDITY_CLASSES]
+            for op in reference.OP_NAMES if op in validity]
+    table = tabulate(rows, ["op", *VALIDITY_CLASSES], tablefmt="github")
+    examples = [
+        f"- **{key.replace('|', '**, ')}: {message}"
+        for key, message in sorted(results.get("validity_examples", {}).items())
+        if not key.endswith("raises as required")
+    ]
+    return table + ("\n\nExamples:\n\n" + "\n".join(examples) if examples else "")
+
+
+def _errors(results) -> str:
+    if not results["errors"]:
+        return "None."
+    return "\n".join(f"- `{error['test']}`: {error['error']}" for error in results["errors"])
 
 
 def _coverage(results) -> str:
@@ -161,3 +193,37 @@ def _diff(previous: dict, current: dict) -> str:
     rows = [[key, "new since the previous report"] for key in sorted(after - before)]
     rows += [[key, "fixed since the previous report"] for key in sorted(before - after)]
     return tabulate(rows, ["deviation", "change"], tablefmt="github") if rows else "No change."
+
+
+def render_matrix(runs: dict) -> str:
+    """Backends as columns, op x feature as rows. `runs` maps a backend name to its results
+    JSON (as `report` writes it) or to a string saying why it did not run."""
+    ran = {name: results for name, results in runs.items() if isinstance(results, dict)}
+    header = ["op", "feature"] + [f"[{name}]({name}.md)" for name in ran]
+    rows = [["**all**", "verdict"] + [_overall(results) for results in ran.values()]]
+    for op in reference.OP_NAMES:
+        for feature in MATRIX_FEATURES:
+            cells = []
+            for results in ran.values():
+                counter = _split(results["matrix"]).get((op, feature), {})
+                unsupported = op in results["unsupported"] and not counter
+                cells.append(CELL_TEXT["unsupported" if unsupported else
+                                       worst(o for o, n in counter.items() if n)])
+            if any(cell != CELL_TEXT[None] for cell in cells):
+                rows.append([op, feature] + cells)
+    notes = [f"- {name}: not run ({why})" for name, why in runs.items() if not isinstance(why, dict)]
+    timing = [f"- {name}: {results['metadata']['backend']} {results['metadata']['backend_version']}, "
+              f"{results['metadata']['wall_seconds']} s" for name, results in ran.items()]
+    return "\n\n".join([
+        "# Pooling conformance matrix",
+        "Each cell is the worst verdict over the drawn cases of that op with that feature. "
+        "Legend: ✓ conforms, known = registered deviation, **NEW** = unregistered deviation, "
+        "— = unsupported, · = not drawn. Each backend's column links to its own report.",
+        tabulate(rows, header, tablefmt="github"),
+        "## Backends\n\n" + "\n".join(timing + notes),
+    ]) + "\n"
+
+
+def _overall(results: dict) -> str:
+    outcomes = [o for counter in results["outcomes"].values() for o, n in counter.items() if n]
+    return CELL_TEXT[worst(outcomes)]

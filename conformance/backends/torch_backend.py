@@ -8,12 +8,15 @@ and `AdaptiveAvgPoolNd(1)` for the module backend, the course notebook's definit
 from __future__ import annotations
 
 import inspect
+import math
 
 import ml_dtypes
 import numpy as np
 import torch
 
 import reference
+from reference.pooling import op_arguments
+from reference import parameters
 
 _MODULE_CLASS_NAMES = {
     "max_pool": "MaxPool",
@@ -44,6 +47,12 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.numpy()
 
 
+def _family_and_dims(op_name: str) -> tuple[str, int]:
+    if op_name not in reference.OP_NAMES or op_name.startswith("min_pool"):
+        raise AttributeError(op_name)
+    return op_name[:-2], int(op_name[-2])
+
+
 class TorchBackend:
     """Calls torch on `device`, optionally on inputs in `memory_format` (e.g. channels_last)."""
 
@@ -56,25 +65,50 @@ class TorchBackend:
         self.use_modules = use_modules
 
     def __getattr__(self, op_name: str):
-        if op_name not in reference.OP_NAMES or op_name.startswith("min_pool"):
-            raise AttributeError(op_name)
-        family, spatial_dims = op_name[:-2], int(op_name[-2])
+        family, spatial_dims = _family_and_dims(op_name)
 
         def op(input: np.ndarray, *args, **kwargs):
             tensor = self._tensor(input, spatial_dims)
             with torch.no_grad():
-                try:
-                    result = self._call(family, spatial_dims, tensor, args, kwargs)
-                except RuntimeError as error:
-                    if any(marker in str(error) for marker in _UNSUPPORTED_DTYPE_MARKERS):
-                        raise NotImplementedError(str(error).splitlines()[0]) from error
-                    raise
+                result = self._call(family, spatial_dims, tensor, args, kwargs)
             if isinstance(result, tuple):
                 return tuple(to_numpy(part) for part in result)
             return to_numpy(result)
 
         op.__name__ = op_name
         return op
+
+    def vjp(self, op_name: str, input: np.ndarray, grad_output: np.ndarray, *args, **kwargs):
+        """The gradient of the op's values with respect to `input`, by torch.autograd; the
+        upstream gradient takes the layout the input has, as the op's output would."""
+        family, spatial_dims = _family_and_dims(op_name)
+        tensor = self._tensor(input, spatial_dims)
+        if family == "max_pool":
+            self._refuse_writes_past_the_gradient(op_name, tensor, args, kwargs)
+        tensor.requires_grad_()
+        output = self._call(family, spatial_dims, tensor, args, kwargs)
+        values = output[0] if isinstance(output, tuple) else output  # return_indices: ignored
+        upstream = self._tensor(grad_output, spatial_dims)
+        (gradient,) = torch.autograd.grad(values, tensor, upstream)
+        return to_numpy(gradient)
+
+    def _refuse_writes_past_the_gradient(self, op_name, tensor, args, kwargs) -> None:
+        """torch's max pooling backward adds each upstream gradient at the forward's index with
+        no bounds check (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp). For a window with
+        no input element that index lies past its plane, so the last plane's write lands past
+        the end of the gradient tensor and corrupts the heap (the process may abort). Such a case
+        is not run: it is unsupported, and the deviation registry says why."""
+        spatial_dims = int(op_name[-2])
+        arguments = {**op_arguments(op_name, *args, **kwargs), "return_indices": True}
+        with torch.no_grad():
+            _, indices = self._call("max_pool", spatial_dims, tensor, (), arguments)
+        plane_size = math.prod(tensor.shape[-spatial_dims:])
+        if indices.numel() and int(indices.max()) >= plane_size:
+            raise NotImplementedError(
+                f"not run: torch's {op_name} backward would write past the gradient tensor "
+                f"(the forward's index {int(indices.max())} names no element of a plane of "
+                f"{plane_size}, a window with no input element)"
+            )
 
     def _tensor(self, array: np.ndarray, spatial_dims: int) -> torch.Tensor:
         # channels_last applies to batched 4-D (2-d pooling) and 5-D (3-d pooling) inputs only.
@@ -85,6 +119,15 @@ class TorchBackend:
         return to_torch(array, self.device, memory_format)
 
     def _call(self, family, spatial_dims, tensor, args, kwargs):
+        """The op on `tensor`; where torch has no kernel for the dtype, NotImplementedError."""
+        try:
+            return self._call_torch(family, spatial_dims, tensor, args, kwargs)
+        except RuntimeError as error:
+            if any(marker in str(error) for marker in _UNSUPPORTED_DTYPE_MARKERS):
+                raise NotImplementedError(str(error).splitlines()[0]) from error
+            raise
+
+    def _call_torch(self, family, spatial_dims, tensor, args, kwargs):
         """torch itself sees every argument as given, so it raises its own errors."""
         op_name = f"{family}{spatial_dims}d"
         if family == "global_avg_pool":
@@ -92,6 +135,9 @@ class TorchBackend:
                 return getattr(torch.nn, f"AdaptiveAvgPool{spatial_dims}d")(1)(tensor, *args, **kwargs)
             if args or kwargs:
                 raise TypeError(f"{op_name}() takes only the input")
+            # `mean` takes any rank and empty dims; which dims are spatial is this adapter's
+            # mapping, so the adapter rejects inputs it cannot map, as torch's pooling ops do.
+            parameters.check_input_shape(op_name, spatial_dims, tuple(tensor.shape))
             return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
         if self.use_modules:
             # Module constructors order their parameters differently (MaxPool2d puts
@@ -109,3 +155,8 @@ def functional() -> TorchBackend:
 
 def modules() -> TorchBackend:
     return TorchBackend("torch-nn", use_modules=True)
+
+
+def channels_last() -> TorchBackend:
+    """2-d and 3-d inputs in channels_last(_3d) memory: torch runs different CPU kernels."""
+    return TorchBackend("torch-channels-last", memory_format=torch.channels_last)

@@ -1,0 +1,33 @@
+"""Hypothesis' smallest example of a registered deviation, for reports.
+
+A known deviation does not fail its property, so Hypothesis never shrinks the cases that hit it
+during the run; the report asks Hypothesis for a minimal one separately.
+"""
+
+from __future__ import annotations
+
+from hypothesis import find, settings
+from hypothesis.errors import NoSuchExample
+
+from conformance.checks import compare, observe
+from conformance.regions import case_features
+from conformance.strategies import cases
+
+
+def smallest_known_case(backend, registry, deviation_id: str, op_name: str, concern: str):
+    """(case, mismatch) of a minimal case the deviation explains, or None if none is found."""
+
+    def deviates_as_registered(case) -> bool:
+        observation = observe(backend, case)
+        if observation.unsupported:
+            return False
+        verdict = registry.judge(case_features(case), concern, compare(observation, concern))
+        return verdict.outcome == "known" and deviation_id in {d.id for d in verdict.deviations}
+
+    strategy = cases(op_name, return_indices=True if concern == "indices" else None)
+    try:
+        case = find(strategy, deviates_as_registered,
+                    settings=settings(max_examples=1000, derandomize=True, database=None))
+    except NoSuchExample:
+        return None
+    return case, compare(observe(backend, case), concern)

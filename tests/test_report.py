@@ -1,0 +1,52 @@
+"""The report command end to end: a broken rule is named with a shrunk case and a repro that
+reproduces it; a registered deviation that no longer deviates is flagged."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+TORCH_DEVIATIONS = str(REPOSITORY / "conformance" / "deviations" / "torch.toml")
+
+
+def write_report(tmp_path, backend, select, deviations=TORCH_DEVIATIONS):
+    output = tmp_path / "report.md"
+    completed = subprocess.run(
+        [sys.executable, "-m", "reports.cli", "report", "--backend", backend, "-o", str(output),
+         "--deviations", deviations, "--select", select],
+        capture_output=True, text=True, cwd=REPOSITORY, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return output.read_text(), json.loads(output.with_suffix(".json").read_text())
+
+
+def test_a_broken_rule_is_reported_with_its_region_a_shrunk_case_and_a_working_repro(tmp_path):
+    markdown, results = write_report(
+        tmp_path, "conformance.mutants:avg_divisor_counts_ceil_overhang", "test_values and avg_pool1d")
+    new = [f for f in results["findings"] if f["status"] == "new"]
+    assert new and new[0]["shrunk"], results["findings"]
+    assert "ceil_overhang" in new[0]["regions"]
+    assert "Hypothesis' shrunk counterexample" in markdown
+    assert re.search(r"Regions: .*ceil_overhang", markdown)
+    assert max(new[0]["input_shape"]) <= 4, new[0]  # shrunk: no bigger than the bug needs
+    snippet = re.search(r"```python\n(.*?)```", markdown, re.S).group(1)
+    printed = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
+                             cwd=REPOSITORY, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    backend_line, oracle_line = printed.stdout.strip().split("\n", 1)
+    assert backend_line.split(":", 1)[1] != oracle_line.split(":", 1)[1], printed.stdout
+
+
+def test_a_registered_deviation_that_no_longer_deviates_is_flagged(tmp_path):
+    registry = tmp_path / "wrong.toml"
+    registry.write_text(
+        '[[deviation]]\nid = "imaginary-ceil-bug"\nconcern = "values"\nkind = "bug"\n'
+        'what = "torch never had this bug"\nwhy = "a test of staleness"\n'
+        '[deviation.match]\nop = "max_pool1d"\nceil_mode = true\n'
+    )
+    markdown, results = write_report(tmp_path, "torch", "test_values and max_pool1d", str(registry))
+    stale = [f for f in results["findings"] if f["status"] == "stale"]
+    assert [f["key"] for f in stale] == ["imaginary-ceil-bug"], results["findings"]
+    assert "imaginary-ceil-bug (stale" in markdown
