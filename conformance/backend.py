@@ -19,13 +19,25 @@ BUILTIN_BACKENDS = {
     "reference": "conformance.backends.reference_backend:ReferenceBackend",
     "torch": "conformance.backends.torch_backend:functional",
     "torch-nn": "conformance.backends.torch_backend:modules",
+    "torch-channels-last": "conformance.backends.torch_backend:channels_last",
+    "numpy": "conformance.backends.numpy_backend:NumpyBackend",
+    "onnxruntime": "conformance.backends.onnxruntime_backend:OnnxRuntimeBackend",
+    "onnx-reference": "conformance.backends.onnx_reference_backend:OnnxReferenceBackend",
+    "jax": "conformance.backends.jax_backend:JaxBackend",
+    "tensorflow": "conformance.backends.tensorflow_backend:TensorFlowBackend",
 }
 
-# Built-in backends describe their own known deviations; a backend given by SPEC has none
-# unless `--deviations FILE` names a registry.
+# Built-in backends describe their own known deviations (conformance/deviations/<file>); a
+# backend given by SPEC has none unless `--deviations FILE` names a registry.
 BUILTIN_DEVIATIONS = {
     "torch": "torch.toml",
     "torch-nn": "torch.toml",
+    "torch-channels-last": "torch.toml",
+    "numpy": "numpy.toml",
+    "onnxruntime": "onnxruntime.toml",
+    "onnx-reference": "onnx-reference.toml",
+    "jax": "jax.toml",
+    "tensorflow": "tensorflow.toml",
 }
 
 
