@@ -31,7 +31,7 @@ BUILTIN_BACKENDS = {
 # backend given by SPEC has none unless `--deviations FILE` names a registry.
 BUILTIN_DEVIATIONS = {
     "torch": "torch.toml",
-    "torch-nn": "torch.toml",
+    "torch-nn": "torch-nn.toml",
     "torch-channels-last": "torch.toml",
     "numpy": "numpy.toml",
     "onnxruntime": "onnxruntime.toml",

@@ -17,6 +17,7 @@ matched cases and none deviated (`Results.stale_after_run`).
 A registry is a TOML file describing one backend's behaviour (see conformance/deviations/):
 
     versions = ">=2.0"            # optional: the backend versions every entry applies to
+    include = ["torch.toml"]      # optional: start from another registry (same folder)
 
     [[deviation]]
     id = "short-kebab-name"
@@ -128,6 +129,10 @@ class Registry:
             raise RegistryError(f"deviation registry {path} is not valid TOML: {error}") from None
         file_versions = document.get("versions", "")
         deviations = [
+            deviation for included in document.get("include", [])
+            for deviation in cls.load(path.parent / included).deviations
+        ]
+        deviations += [
             _parse_entry(path, number, entry, file_versions)
             for number, entry in enumerate(document.get("deviation", []), start=1)
         ]
