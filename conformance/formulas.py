@@ -108,7 +108,8 @@ def smallest_counterexample(formula: Formula) -> AxisConfiguration | None:
         return find(
             axis_configurations(with_dilation=formula.with_dilation),
             lambda configuration: disagrees(formula, configuration),
-            settings=settings(max_examples=3000, derandomize=True, database=None),
+            settings=settings(max_examples=3000, derandomize=True, database=None,
+                             deadline=None),
         )
     except NoSuchExample:
         return None

@@ -32,6 +32,16 @@ from conformance.regions import REGIONS, case_features
 from conformance.results import Results, merge, save
 
 
+def observe_and_compare(backend, case: Case, concern: str):
+    """(observation, mismatch or None): the forward pass, or for "gradient" the backward pass
+    for the case's grad_output. The mismatch is None where the backend cannot run the case."""
+    if concern == "gradient":
+        observation = observe_gradient(backend, case)
+        return observation, None if observation.unsupported else compare_gradient(observation)
+    observation = observe(backend, case)
+    return observation, None if observation.unsupported else compare(observation, concern)
+
+
 class ConformanceFailure(AssertionError):
     """A case the backend gets wrong that no registered deviation explains, or a stale one."""
 
@@ -79,15 +89,12 @@ class Suite:
     def check(self, concern: str, case: Case, property_name: str | None = None) -> None:
         """Judge one case on one concern; raise ConformanceFailure for a new or stale deviation."""
         property_name = property_name or f"{concern}[{case.op_name}]"
-        gradient = concern == "gradient"  # the backward pass, for the case's grad_output
-        observation = (observe_gradient(self.backend, case) if gradient
-                       else observe(self.backend, case))
+        observation, mismatch = observe_and_compare(self.backend, case, concern)
         features = case_features(case)
         if observation.unsupported:
             self.results.record(property_name, case, concern, "unsupported", features,
                                 note=observation.unsupported)
             return
-        mismatch = compare_gradient(observation) if gradient else compare(observation, concern)
         verdict = self.registry.judge(features, concern, mismatch)
         self.results.record(property_name, case, concern, verdict.outcome, features, mismatch,
                             verdict.deviations)

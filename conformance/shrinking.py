@@ -9,25 +9,33 @@ from __future__ import annotations
 from hypothesis import find, settings
 from hypothesis.errors import NoSuchExample
 
-from conformance.checks import compare, observe
+from conformance.plugin import observe_and_compare
 from conformance.regions import case_features
-from conformance.strategies import cases
+from conformance.strategies import cases, invalid_cases
 
 
 def smallest_known_case(backend, registry, deviation_id: str, op_name: str, concern: str):
     """(case, mismatch) of a minimal case the deviation explains, or None if none is found."""
 
     def deviates_as_registered(case) -> bool:
-        observation = observe(backend, case)
+        observation, mismatch = observe_and_compare(backend, case, concern)
         if observation.unsupported:
             return False
-        verdict = registry.judge(case_features(case), concern, compare(observation, concern))
+        verdict = registry.judge(case_features(case), concern, mismatch)
         return verdict.outcome == "known" and deviation_id in {d.id for d in verdict.deviations}
 
-    strategy = cases(op_name, return_indices=True if concern == "indices" else None)
+    if concern == "gradient":
+        from conformance.properties.test_gradients import gradient_cases
+
+        strategy = gradient_cases(op_name)
+    elif concern == "validity":
+        strategy = invalid_cases(op_name).map(lambda drawn: drawn[0])
+    else:
+        strategy = cases(op_name, return_indices=True if concern == "indices" else None)
     try:
         case = find(strategy, deviates_as_registered,
-                    settings=settings(max_examples=1000, derandomize=True, database=None))
+                    settings=settings(max_examples=1000, derandomize=True, database=None,
+                             deadline=None))
     except NoSuchExample:
         return None
-    return case, compare(observe(backend, case), concern)
+    return case, observe_and_compare(backend, case, concern)[1]

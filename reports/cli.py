@@ -54,7 +54,12 @@ def shrink_known_findings(backend, arguments, results: dict) -> None:
         if finding["status"] != "known" or finding["shrunk"]:
             continue
         concern = finding["property"].split("[", 1)[0]
-        found = smallest_known_case(backend, registry, finding["key"], finding["op"], concern)
+        try:
+            found = smallest_known_case(backend, registry, finding["key"], finding["op"], concern)
+        except Exception as error:  # the drawn example stays; the report must still be written
+            print(f"pooling-conformance: could not shrink {finding['key']}: {error!r}",
+                  file=sys.stderr)
+            continue
         if found is None:
             continue
         shrunk = Results()
