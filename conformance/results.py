@@ -94,6 +94,7 @@ class Results:
     deviation_counts: dict = field(default_factory=lambda: defaultdict(Counter))  # id -> Counter
     validity: dict = field(default_factory=lambda: defaultdict(Counter))  # op -> classification
     validity_examples: dict = field(default_factory=dict)  # (op, classification) -> message
+    known_by_op: dict = field(default_factory=dict)  # op -> ids of deviations it showed
     _seen: set = field(default_factory=set)
     _merged: dict | None = None
 
@@ -101,6 +102,8 @@ class Results:
                mismatch=None, deviations=(), note: str = "") -> None:
         for deviation in deviations:
             self.deviation_counts[deviation.id][outcome] += 1
+            if outcome == "known":
+                self.known_by_op.setdefault(case.op_name, set()).add(deviation.id)
         # Inside a non-strict deviation's signature, agreeing with the oracle is conforming.
         outcome = "conforms" if outcome == "agrees" else outcome
         self.outcomes[(case.op_name, concern)][outcome] += 1
@@ -182,6 +185,7 @@ class Results:
             "deviation_counts": {key: dict(c) for key, c in self.deviation_counts.items()},
             "validity": {op: dict(c) for op, c in self.validity.items()},
             "validity_examples": self.validity_examples,
+            "known_by_op": {op: sorted(ids) for op, ids in self.known_by_op.items()},
         }
 
     def stale_after_run(self, registry) -> list:
@@ -215,7 +219,8 @@ def merge(documents: list[dict]) -> dict:
     """One results document from several (pytest-xdist workers): counts add up, each finding is
     kept once (Hypothesis' shrunk example over a drawn one, then the smaller), lists concatenate."""
     merged = {"outcomes": {}, "matrix": {}, "coverage": {}, "deviation_counts": {}, "validity": {},
-              "validity_examples": {}, "unsupported": {}, "errors": [], "findings": []}
+              "validity_examples": {}, "unsupported": {}, "errors": [], "findings": [],
+              "known_by_op": {}}
     findings = {}
     for document in documents:
         for section in ("outcomes", "matrix", "deviation_counts", "validity"):
@@ -229,6 +234,8 @@ def merge(documents: list[dict]) -> dict:
             for key, value in document.get(section, {}).items():
                 merged[section].setdefault(key, value)
         merged["errors"] += document.get("errors", [])
+        for op, ids in document.get("known_by_op", {}).items():
+            merged["known_by_op"][op] = sorted(set(merged["known_by_op"].get(op, [])) | set(ids))
         for finding in document.get("findings", []):
             kept = findings.get(finding["key"])
             if kept is None:

@@ -52,9 +52,12 @@ def _headline(results, outcomes) -> str:
     for counter in outcomes.values():
         totals.update(counter)
     new = sum(1 for f in results["findings"] if f["status"] in ("new", "stale"))
+    ran = {op for (op, _), counter in outcomes.items() if counter["conforms"] + counter["known"]}
+    unsupported = [op for op in results["unsupported"] if op not in ran]
     return (
         f"{totals['conforms']} case checks conform, {totals['known']} deviate as registered, "
-        f"{new} findings are new or stale, {len(results['unsupported'])} ops are unsupported, "
+        f"{new} findings are new or stale, {len(unsupported)} ops are unsupported "
+        f"(others lack some dtypes: see the matrix), "
         f"{len(results['errors'])} errors. Legend: ✓ conforms, known = registered deviation, "
         f"**NEW** = unregistered deviation, — = unsupported, · = not drawn."
     )
@@ -71,7 +74,7 @@ def _summary(results, outcomes) -> str:
         verdict = worst(o for c in counters.values() for o, n in c.items() if n)
         if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
             verdict = "error"
-        known = sorted({f["key"] for f in results["findings"] if f["op"] == op and f["status"] == "known"})
+        known = results.get("known_by_op", {}).get(op, [])
         totals = Counter()
         for counter in counters.values():
             totals.update(counter)
