@@ -26,9 +26,10 @@ settings.register_profile("dev", max_examples=EXAMPLES["dev"], print_blob=True, 
 settings.register_profile(
     "thorough", max_examples=EXAMPLES["thorough"], print_blob=True, **_COMMON
 )
-# For backends that compile per case (torch.compile: about 1.5 s of Inductor and gcc for each new
-# op, parameters and dtype, which is nearly every example): `ci`'s budget would take hours. Few
-# examples, fixed and unshared (no database), keep the run short and its verdicts repeatable.
+# For backends that compile per case (torch.compile: 1-2 s of Inductor and gcc for each new op,
+# parameters, dtype and shape, which is nearly every example, so `ci`'s budget would take most of
+# an hour): few examples keep the run to minutes, and fixed draws with no database keep its
+# verdicts repeatable from run to run and machine to machine.
 settings.register_profile(
     "compile", max_examples=EXAMPLES["compile"], derandomize=True, database=None,
     print_blob=True, **_COMMON

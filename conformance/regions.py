@@ -62,6 +62,7 @@ REGIONS = {
     "unit_stride_and_dilation": "stride 1 and dilation 1 on every axis",
     "window_all_nan": "a max (min) window's input elements are all NaN",
     "overhang_at_least_two": "a window runs two or more positions past the padded input",
+    "constant_input": "every element of the input is the same number",
     "nan_beside_number_in_window": "a window holds both a NaN and a number (any op)",
     "nan_beside_non_nan_sum": "a window holds a NaN and numbers whose sum is not NaN",
     "uneven_padding": "the padding differs between spatial axes",
@@ -70,6 +71,8 @@ REGIONS = {
     "adaptive_output_zero": "adaptive output size 0 on some axis (an empty output)",
     "subnormal_decides_choice":
         "reading subnormal numbers as zero changes which element a max (min) window chooses",
+    "window_lane_sum_rounds_in_dtype":
+        "a 16-bit float window summed in 8 SIMD lanes in its dtype misses the tolerance",
     "window_sum_rounds_in_dtype":
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
 }
@@ -273,6 +276,7 @@ def _window_value_features(case: Case, windows) -> dict:
     override = case.kwargs.get("divisor_override")
     include_pad = bool(case.kwargs.get("count_include_pad", True))
     nan_late = all_lowest = subnormal_result = rounds_in_dtype = subnormal_decides = False
+    lane_rounds_in_dtype = False
     kernel_mean_subnormal = False
     all_nan = mixed = summable = False
     narrow = None if chooses or case.dtype not in ("float16", "bfloat16") else values.dtype.type
@@ -308,6 +312,9 @@ def _window_value_features(case: Case, windows) -> dict:
         divisor = override if override is not None else (inside if include_pad else elements)
         if narrow is not None and not rounds_in_dtype:
             rounds_in_dtype = _sum_rounds_in_dtype(block, narrow, divisor, window_size, case.dtype)
+        if narrow is not None and not lane_rounds_in_dtype:
+            lane_rounds_in_dtype = _sum_rounds_in_dtype(block, narrow, divisor, window_size,
+                                                        case.dtype, lanes=8)
         if subnormal_result and kernel_mean_subnormal:
             continue
         volume = math.prod(len(w.positions) for w in axis_windows)
@@ -321,7 +328,8 @@ def _window_value_features(case: Case, windows) -> dict:
             exact = None
             for by in (divisor, volume):
                 if abs(total / by) < 2 * smallest_normal:
-                    exact = exact if exact is not None else Fraction(sum(map(Fraction, row.tolist())))
+                    if exact is None:
+                        exact = Fraction(sum(map(Fraction, row.tolist())))
                     stored = store(exact / by, case.dtype)
                     if 0 < abs(stored) < smallest_normal:
                         if by == divisor:
@@ -331,6 +339,7 @@ def _window_value_features(case: Case, windows) -> dict:
     features = {"subnormal_result": subnormal_result}
     features["subnormal_kernel_mean"] = kernel_mean_subnormal
     features["window_sum_rounds_in_dtype"] = rounds_in_dtype
+    features["window_lane_sum_rounds_in_dtype"] = lane_rounds_in_dtype
     features["nan_beside_number_in_window"] = mixed
     features["nan_beside_non_nan_sum"] = summable
     if chooses:
@@ -341,27 +350,50 @@ def _window_value_features(case: Case, windows) -> dict:
     return features
 
 
-def _sum_rounds_in_dtype(block, narrow, divisor: int, window_size: int, dtype: str) -> bool:
-    """Whether a sum accumulated in the 16-bit dtype itself, one element at a time in window
-    order, lands further from a window's exact mean than an average's tolerance allows."""
+def _sum_rounds_in_dtype(block, narrow, divisor: int, window_size: int, dtype: str,
+                         lanes: int = 1) -> bool:
+    """Whether a mean accumulated and divided in the 16-bit dtype itself lands further from a
+    window's exact mean than an average's tolerance allows. With one lane the sum runs element
+    by element in window order; with `lanes`, as a SIMD reduction does: element i goes to lane
+    i % lanes while whole vectors remain, the rest to a scalar sum, and the lanes are added up
+    in float32 and rounded once before joining the scalar sum."""
     for row in block[np.isfinite(block).all(axis=1)]:
-        running = narrow(0)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for value in row.astype(narrow):
-                running = narrow(running + value)
+        running = _narrow_sum(row.astype(narrow), narrow, lanes)
         if not np.isfinite(running):
             return True
         exact = Fraction(sum(map(Fraction, row.tolist())))
         expected = np.array(float(store(exact / divisor, dtype)))
         mean_abs = np.array(float(sum(map(Fraction, np.abs(row).tolist())) / abs(divisor)))
         bound = average_bound(expected, mean_abs, window_size, dtype)
-        if abs(float(running) / divisor - float(expected)) > float(bound):
+        with np.errstate(over="ignore"):
+            mean = narrow(np.float32(running) / np.float32(divisor))  # divided in the dtype too
+        if abs(float(mean) - float(expected)) > float(bound):
             return True
     return False
 
 
 def _overhang_features(case: Case, windows) -> dict:
-    if "kernel_size" not in case.kwargs:
-        return {}
-    return {"overhang_at_least_two": any(
-        w.kinds.count(OVERHANG) >= 2 for axis_windows in windows for w in axis_windows)}
+    values = case.input
+    features = {"constant_input": bool(values.size) and bool(np.all(values == values.flat[0]))}
+    if "kernel_size" in case.kwargs:
+        features["overhang_at_least_two"] = any(
+            w.kinds.count(OVERHANG) >= 2 for axis_windows in windows for w in axis_windows)
+    return features
+
+
+def _narrow_sum(values, narrow, lanes: int):
+    with np.errstate(over="ignore", invalid="ignore"):
+        vectorised = (len(values) // lanes) * lanes if lanes > 1 else 0
+        lane_sums = [narrow(0)] * lanes
+        for start in range(0, vectorised, lanes):
+            lane_sums = [narrow(total + value)
+                         for total, value in zip(lane_sums, values[start:start + lanes])]
+        scalar = narrow(0)
+        for value in values[vectorised:]:
+            scalar = narrow(scalar + value)
+        if not vectorised:
+            return scalar
+        across = np.float32(0)
+        for total in lane_sums:
+            across = np.float32(across + np.float32(total))
+        return narrow(np.float32(scalar) + np.float32(narrow(across)))
