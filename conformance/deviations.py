@@ -61,7 +61,8 @@ OBSERVABLE = {
     "values": ("values", "shape", "raises", "accepts", "type"),
     "indices": ("indices", "shape", "raises", "accepts", "type"),
     "gradient": ("gradient", "raises", "type"),
-    "validity": ("raises", "accepts", "type"),
+    # Edge cases the oracle accepts are compared as values (checks._COMPARISONS["validity"]).
+    "validity": ("values", "shape", "raises", "accepts", "type"),
 }
 
 
