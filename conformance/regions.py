@@ -40,7 +40,6 @@ REGIONS = {
     "tie_in_window": "a window's max (or min) is held by two or more elements",
     "window_sum_overflows": "the sum of |x| over a window exceeds the dtype's largest value",
     "no_full_window": "ceil mode, and no full window fits the padded input on some axis",
-    "overhang_at_least_stride": "a window overhangs the padded input by a stride or more",
     "invalid_arguments": "the oracle rejects the arguments (invalid-argument properties)",
     "wrong_rank": "the input is neither (C, *spatial) nor (N, C, *spatial)",
     "rank_too_high": "the input has more dimensions than (N, C, *spatial)",
@@ -158,10 +157,6 @@ def _sliding_features(case, windows) -> dict:
         "ceil_overhang": any(OVERHANG in w.kinds for axis in windows for w in axis),
         "dropped_last_window": dropped,
         "no_full_window": ceil_mode and any(not full_windows(*axis) for axis in axes),
-        "overhang_at_least_stride": any(
-            w.kinds.count(OVERHANG) * axis_arguments[4] >= axis_arguments[2]
-            for axis_windows, axis_arguments in zip(windows, axes) for w in axis_windows
-        ),
         "window_without_input": any(0 in counts for counts in input_counts),
         "mostly_padding_window": any(
             2 * math.prod(counts) < math.prod(window_sizes)
