@@ -20,6 +20,7 @@ BUILTIN_BACKENDS = {
     "torch": "conformance.backends.torch_backend:functional",
     "torch-nn": "conformance.backends.torch_backend:modules",
     "torch-channels-last": "conformance.backends.torch_backend:channels_last",
+    "torch-compile": "conformance.backends.torch_compile_backend:TorchCompileBackend",
     "numpy": "conformance.backends.numpy_backend:NumpyBackend",
     "onnxruntime": "conformance.backends.onnxruntime_backend:OnnxRuntimeBackend",
     "onnx-reference": "conformance.backends.onnx_reference_backend:OnnxReferenceBackend",
@@ -33,12 +34,17 @@ BUILTIN_DEVIATIONS = {
     "torch": "torch.toml",
     "torch-nn": "torch-nn.toml",
     "torch-channels-last": "torch.toml",
+    "torch-compile": "torch-compile.toml",
     "numpy": "numpy.toml",
     "onnxruntime": "onnxruntime.toml",
     "onnx-reference": "onnx-reference.toml",
     "jax": "jax.toml",
     "tensorflow": "tensorflow.toml",
 }
+
+
+# Backends that compile per case need a smaller example budget than `ci` (conformance.profiles).
+BUILTIN_PROFILES = {"torch-compile": "compile"}
 
 
 class BackendError(Exception):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import conformance
 from conformance.backend import (
-    BUILTIN_BACKENDS, BackendError, available_backends, builtin_deviations_file, load_backend,
+    BUILTIN_BACKENDS, BUILTIN_PROFILES, BackendError, available_backends, builtin_deviations_file,
+    load_backend,
 )
 from conformance.claims import evaluate_claims
 from conformance.deviations import Registry
@@ -118,7 +119,8 @@ def matrix(arguments) -> int:
             continue
         backend_arguments = argparse.Namespace(
             backend=name, output=str(output.parent / f"{name}.md"), deviations=None,
-            profile=arguments.profile, previous=None, select=None, isolate=True, call_timeout=10.0,
+            profile=BUILTIN_PROFILES.get(name, arguments.profile), previous=None, select=None,
+            isolate=True, call_timeout=120.0 if name in BUILTIN_PROFILES else 10.0,
         )
         if report(backend_arguments) != 0:
             runs[name] = "its report could not be written"
@@ -144,7 +146,8 @@ def main(argv=None) -> int:
     report_parser.add_argument("-o", "--output", metavar="FILE.md",
                                help="default reports/<backend>.md; the JSON goes beside it")
     report_parser.add_argument("--deviations", metavar="FILE", help="known-deviation registry")
-    report_parser.add_argument("--profile", default="ci", choices=["ci", "dev", "thorough"])
+    report_parser.add_argument("--profile", default="ci",
+                               choices=["ci", "dev", "thorough", "compile"])
     report_parser.add_argument("--previous", metavar="OLD.json",
                                help="an earlier report's JSON: list what is new and what is fixed")
     report_parser.add_argument("--select", metavar="EXPRESSION",
