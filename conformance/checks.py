@@ -130,24 +130,24 @@ def _pairs(observation):
     return [("values", expected, actual)]
 
 
-def _compare_shape(observation: Observation) -> Mismatch | None:
+def _compare_attribute(observation: Observation, attribute: str) -> Mismatch | None:
+    """The arrays' `attribute` ("shape" or "dtype"), values first, then indices."""
     for name, expected, actual in _pairs(observation):
-        if expected.shape != actual.shape:
-            return Mismatch("shape", (
-                f"{observation.case.op_name} {name} shape differs: expected "
-                f"{expected.shape}, got {actual.shape}; case: {observation.case.describe()}"
-            ), str(expected.shape), str(actual.shape))
+        wanted, got = getattr(expected, attribute), getattr(actual, attribute)
+        if wanted != got:
+            return Mismatch(attribute, (
+                f"{observation.case.op_name} {name} {attribute} differs: expected {wanted}, "
+                f"got {got}; case: {observation.case.describe()}"
+            ), str(wanted), str(got))
     return None
+
+
+def _compare_shape(observation: Observation) -> Mismatch | None:
+    return _compare_attribute(observation, "shape")
 
 
 def _compare_dtype(observation: Observation) -> Mismatch | None:
-    for name, expected, actual in _pairs(observation):
-        if expected.dtype != actual.dtype:
-            return Mismatch("dtype", (
-                f"{observation.case.op_name} {name} dtype differs: expected {expected.dtype}, "
-                f"got {actual.dtype}; case: {observation.case.describe()}"
-            ), str(expected.dtype), str(actual.dtype))
-    return None
+    return _compare_attribute(observation, "dtype")
 
 
 def _compare_values(observation: Observation) -> Mismatch | None:
