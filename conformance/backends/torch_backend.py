@@ -53,15 +53,31 @@ def _family_and_dims(op_name: str) -> tuple[str, int]:
     return op_name[:-2], int(op_name[-2])
 
 
+def _every_other_element_of(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor`'s values in a view that is contiguous in no dimension: every other element of a
+    buffer twice as long on each axis, as a slice of a larger activation would be. Kernels that
+    assume unit strides, or that call `.contiguous()` and write back to the wrong buffer, differ
+    here (the gradient too: autograd hands the backward pass views of this layout)."""
+    if tensor.dim() == 0 or tensor.numel() == 0:
+        return tensor
+    doubled = torch.empty([2 * size for size in tensor.shape], dtype=tensor.dtype,
+                          device=tensor.device)
+    view = doubled[tuple(slice(None, None, 2) for _ in tensor.shape)]
+    view.copy_(tensor)
+    return view
+
+
 class TorchBackend:
-    """Calls torch on `device`, optionally on inputs in `memory_format` (e.g. channels_last)."""
+    """Calls torch on `device`, optionally on inputs in `memory_format` (e.g. channels_last) or
+    on non-contiguous views (`strided`)."""
 
     def __init__(self, name: str = "torch", device: str = "cpu", memory_format=None,
-                 use_modules: bool = False):
+                 strided: bool = False, use_modules: bool = False):
         self.name = name
         self.version = torch.__version__
         self.device = device
         self.memory_format = memory_format
+        self.strided = strided
         self.use_modules = use_modules
 
     def __getattr__(self, op_name: str):
@@ -116,7 +132,8 @@ class TorchBackend:
         memory_format = self.memory_format if batched and spatial_dims > 1 else None
         if memory_format is torch.channels_last and spatial_dims == 3:
             memory_format = torch.channels_last_3d
-        return to_torch(array, self.device, memory_format)
+        tensor = to_torch(array, self.device, memory_format)
+        return _every_other_element_of(tensor) if self.strided else tensor
 
     def _call(self, family, spatial_dims, tensor, args, kwargs):
         """The op on `tensor`; where torch has no kernel for the dtype, NotImplementedError."""
@@ -160,3 +177,8 @@ def modules() -> TorchBackend:
 def channels_last() -> TorchBackend:
     """2-d and 3-d inputs in channels_last(_3d) memory: torch runs different CPU kernels."""
     return TorchBackend("torch-channels-last", memory_format=torch.channels_last)
+
+
+def non_contiguous() -> TorchBackend:
+    """Inputs (and upstream gradients) as strided views, every other element on each axis."""
+    return TorchBackend("torch-noncontiguous", strided=True)
