@@ -243,6 +243,18 @@ def _distribution_version(name: str) -> str:
         return "not installed"
 
 
+def _portable_path(path: str | None) -> str | None:
+    """A registry inside the suite's own tree as a relative path, so that reports from two
+    checkouts of one commit are identical; any other path as given."""
+    if not path:
+        return path
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
+
+
 def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -262,7 +274,7 @@ def run_metadata(config, suite: Suite) -> dict:
         "backend": suite.backend_name,
         "backend_spec": suite.spec,
         "backend_version": getattr(suite.backend, "version", "unknown"),
-        "deviations_file": suite.registry.source,
+        "deviations_file": _portable_path(suite.registry.source),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),

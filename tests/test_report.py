@@ -11,8 +11,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 TORCH_DEVIATIONS = str(REPOSITORY / "conformance" / "deviations" / "torch.toml")
 
 
-def write_report(tmp_path, backend, select, deviations=TORCH_DEVIATIONS):
-    output = tmp_path / "report.md"
+def write_report(directory, backend, select, deviations=TORCH_DEVIATIONS):
+    directory.mkdir(exist_ok=True)
+    output = directory / "report.md"
     completed = subprocess.run(
         [sys.executable, "-m", "reports.cli", "report", "--backend", backend, "-o", str(output),
          "--deviations", deviations, "--select", select],
@@ -50,3 +51,18 @@ def test_a_registered_deviation_that_no_longer_deviates_is_flagged(tmp_path):
     stale = [f for f in results["findings"] if f["status"] == "stale"]
     assert [f["key"] for f in stale] == ["imaginary-ceil-bug"], results["findings"]
     assert "imaginary-ceil-bug (stale" in markdown
+
+
+def test_two_ci_runs_write_the_same_report_apart_from_the_wall_time(tmp_path):
+    """The `ci` profile is derandomised: a rerun of one commit must not move a single byte of
+    the report (cases, counts, shrunk counterexamples, repros) except the run's duration."""
+    select = "max_pool3d and (test_indices or test_invalid)"
+    first = write_report(tmp_path / "first", "torch", select)
+    second = write_report(tmp_path / "second", "torch", select)
+    wall_time = re.compile(r"^\| wall_seconds .*$", re.M)
+    assert wall_time.sub("", first[0]) == wall_time.sub("", second[0])
+    for results in (first[1], second[1]):
+        results["metadata"].pop("wall_seconds")
+    assert first[1] == second[1]
+    assert any(f["status"] == "known" and f["shrunk"] for f in first[1]["findings"]), (
+        "the selection must hold a shrunk deviation, or the comparison misses the shrinker")

@@ -167,7 +167,6 @@ def _window_geometry(rank, spatial_dims, kernel, strides, pads, dilations):
             lead + dilations)
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _extreme_fn(shape, dtype, spatial_dims, take_max, return_indices, kernel, strides, pads,
                 dilations):
     window, strides, padding, dilation = _window_geometry(
@@ -178,7 +177,7 @@ def _extreme_fn(shape, dtype, spatial_dims, take_max, return_indices, kernel, st
         def run(x):
             return lax.reduce_window(x, init, lax.max if take_max else lax.min, window, strides,
                                      padding, window_dilation=dilation)
-        return jax.jit(run)
+        return run
 
     pick = _pick_first_best(take_max, not _is_integer(dtype))
 
@@ -188,7 +187,7 @@ def _extreme_fn(shape, dtype, spatial_dims, take_max, return_indices, kernel, st
             pick, window, strides, padding, window_dilation=dilation)
         return values, _named_indices(index)
 
-    return jax.jit(run_with_indices)
+    return run_with_indices
 
 
 def _outer_product(per_axis_counts):
@@ -198,7 +197,6 @@ def _outer_product(per_axis_counts):
     return product
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _avg_fn(shape, dtype, spatial_dims, kernel, strides, pads, per_axis_counts, divisor_override):
     """`per_axis_counts`: each window's count along each axis; a count of the N-d window is
     their product (a position is counted only if it is counted on every axis)."""
@@ -212,7 +210,7 @@ def _avg_fn(shape, dtype, spatial_dims, kernel, strides, pads, per_axis_counts, 
                                   window, strides, padding, window_dilation=dilation)
         return _divide(total, divisor, dtype)
 
-    return jax.jit(run)
+    return run
 
 
 def _windows_along(x, axis, positions):
@@ -221,7 +219,6 @@ def _windows_along(x, axis, positions):
     return gathered.reshape(x.shape[:axis] + positions.shape + x.shape[axis + 1:])
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _adaptive_fn(shape, dtype, spatial_dims, sizes, take_max, return_indices):
     """Adaptive windows differ in length, so reduce_window cannot express them: each axis
     gathers its windows (a repeated position fills out a short one) and reduces them, one
@@ -243,7 +240,7 @@ def _adaptive_fn(shape, dtype, spatial_dims, sizes, take_max, return_indices):
                 total = jnp.where(real, _windows_along(total, axis, positions), zero).sum(axis + 1)
             return _divide(total, divisor, dtype)
 
-        return jax.jit(run_avg)
+        return run_avg
 
     if not return_indices:
         def run_max(x):
@@ -251,7 +248,7 @@ def _adaptive_fn(shape, dtype, spatial_dims, sizes, take_max, return_indices):
                 x = jnp.max(_windows_along(x, axis, positions), axis=axis + 1)
             return x
 
-        return jax.jit(run_max)
+        return run_max
 
     init = _extreme_init(dtype, True)
     no_element = np.array(_NO_ELEMENT, _INDEX_DTYPE)
@@ -268,10 +265,9 @@ def _adaptive_fn(shape, dtype, spatial_dims, sizes, take_max, return_indices):
                 (init, no_element), pick, (axis + 1,))
         return x, _named_indices(index)
 
-    return jax.jit(run_max_with_indices)
+    return run_max_with_indices
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _global_avg_fn(shape, dtype, spatial_dims):
     axes = tuple(range(len(shape) - spatial_dims, len(shape)))
     count = math.prod(shape[-spatial_dims:])
@@ -282,9 +278,30 @@ def _global_avg_fn(shape, dtype, spatial_dims):
             total = jnp.sum(x.astype(np.int64), axis=axes, keepdims=True)
             return _divide(total, count, dtype)
 
-        return jax.jit(run_integer)
+        return run_integer
 
-    return jax.jit(lambda x: jnp.mean(x, axis=axes, keepdims=True))
+    return lambda x: jnp.mean(x, axis=axes, keepdims=True)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _forward(builder, key):
+    """The op's forward for one set of static parameters (a builder and its arguments), jitted."""
+    return jax.jit(builder(*key))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _backward(builder, key):
+    """The vector-Jacobian product of that same forward, by JAX's autodiff (`jax.vjp`), jitted:
+    no rule of this adapter's own, only the transposes JAX defines for the primitives the forward
+    is built from."""
+    forward = builder(*key)
+
+    def pull_back(x, grad_output):
+        _, pullback = jax.vjp(forward, x)
+        (gradient,) = pullback(grad_output)
+        return gradient
+
+    return jax.jit(pull_back)
 
 
 def _to_numpy(result):
@@ -301,22 +318,50 @@ class JaxBackend:
     def __getattr__(self, op_name: str):
         if op_name not in reference.OP_NAMES:
             raise AttributeError(op_name)
-        family, spatial_dims = op_name[:-2], int(op_name[-2])
-        implementation = getattr(self, f"_{family}")
         signature = inspect.signature(getattr(reference, op_name))
 
         def op(*args, **kwargs):
-            bound = signature.bind(*args, **kwargs)  # TypeError for an argument torch's op lacks
-            bound.apply_defaults()
-            arguments = dict(bound.arguments)
-            array = np.asarray(arguments.pop("input"))
-            return _to_numpy(implementation(op_name, spatial_dims, array, **arguments))
+            builder, key, array = self._plan(op_name, signature, args, kwargs)
+            return _to_numpy(_forward(builder, key)(array))
 
         op.__name__ = op_name
         op.__signature__ = signature
         # Later lookups find the attribute and skip __getattr__ and the signature work.
         setattr(self, op_name, op)
         return op
+
+    def vjp(self, op_name: str, input, grad_output, *args, **kwargs):
+        """The gradient of `sum(op(input) * grad_output)` with respect to `input`: `jax.vjp` of
+        the forward the op itself runs, on its values-only path (`return_indices` is ignored)."""
+        if op_name not in reference.OP_NAMES:
+            raise AttributeError(op_name)
+        signature = inspect.signature(getattr(reference, op_name))
+        builder, key, array = self._plan(op_name, signature, (input, *args), kwargs,
+                                         values_only=True)
+        if _is_integer(array.dtype):
+            # jax.grad refuses integer inputs ("grad requires real- or complex-valued inputs");
+            # jax.vjp would return float0 zeros, which is no gradient either.
+            raise TypeError(f"{op_name}: an integer input ({array.dtype}) has no gradient")
+        try:
+            gradient = _backward(builder, key)(array, np.asarray(grad_output))
+        except NotImplementedError as error:
+            raise NotImplementedError(
+                f"JAX cannot differentiate {op_name} here: {error}") from error
+        return _to_numpy(gradient)
+
+    def _plan(self, op_name, signature, args, kwargs, values_only=False):
+        """The builder of the op's forward, its static key, and the input as NumPy; with
+        `values_only`, the forward without indices whatever `return_indices` says."""
+        family, spatial_dims = op_name[:-2], int(op_name[-2])
+        bound = signature.bind(*args, **kwargs)  # TypeError for an argument torch's op lacks
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        if values_only and "return_indices" in arguments:
+            arguments["return_indices"] = False
+        array = np.asarray(arguments.pop("input"))
+        implementation = getattr(self, f"_{family}")
+        builder, key = implementation(op_name, spatial_dims, array, **arguments)
+        return builder, key, array
 
     @staticmethod
     def _sliding(op_name, spatial_dims, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -332,9 +377,8 @@ class JaxBackend:
                       dilation, ceil_mode, return_indices):
         kernel, strides, pads, dilations, _ = self._sliding(
             op_name, spatial_dims, x, kernel_size, stride, padding, dilation, ceil_mode)
-        run = _extreme_fn(x.shape, x.dtype, spatial_dims, take_max, bool(return_indices), kernel,
-                          strides, pads, dilations)
-        return run(x)
+        return _extreme_fn, (x.shape, x.dtype, spatial_dims, take_max, bool(return_indices),
+                             kernel, strides, pads, dilations)
 
     def _max_pool(self, *args, **kwargs):
         return self._extreme_pool(True, *args, **kwargs)
@@ -352,16 +396,15 @@ class JaxBackend:
                 raise NotImplementedError("an integer divisor outside int64")
             divisor_override = int(divisor_override)
         per_axis_counts = tuple(axis[2] if count_include_pad else axis[3] for axis in axes)
-        run = _avg_fn(x.shape, x.dtype, spatial_dims, kernel, strides, pads, per_axis_counts,
-                      divisor_override)
-        return run(x)
+        return _avg_fn, (x.shape, x.dtype, spatial_dims, kernel, strides, pads, per_axis_counts,
+                         divisor_override)
 
     def _adaptive_pool(self, take_max, op_name, spatial_dims, x, output_size, return_indices):
         parameters.check_input_shape(op_name, spatial_dims, x.shape)
         sizes = parameters.adaptive_output_size(
             op_name, spatial_dims, output_size, x.shape[-spatial_dims:])
-        run = _adaptive_fn(x.shape, x.dtype, spatial_dims, sizes, take_max, return_indices)
-        return run(x)
+        return _adaptive_fn, (x.shape, x.dtype, spatial_dims, sizes, take_max,
+                              bool(return_indices))
 
     def _adaptive_avg_pool(self, op_name, spatial_dims, x, output_size):
         return self._adaptive_pool(False, op_name, spatial_dims, x, output_size, False)
@@ -372,4 +415,4 @@ class JaxBackend:
 
     def _global_avg_pool(self, op_name, spatial_dims, x):
         parameters.check_input_shape(op_name, spatial_dims, x.shape)
-        return _global_avg_fn(x.shape, x.dtype, spatial_dims)(x)
+        return _global_avg_fn, (x.shape, x.dtype, spatial_dims)

@@ -16,7 +16,8 @@ import types
 
 import torch
 import torch._dynamo
-from torch._inductor.compile_fx import compile_fx
+import torch._functorch.config
+from torch._inductor.compile_fx import compile_fx, compile_fx_inner
 
 from conformance.backends.torch_backend import TorchBackend
 
@@ -69,7 +70,34 @@ class TorchCompileBackend(TorchBackend):
         # judging the compile budget of a run (the `compile` Hypothesis profile).
         self.stats = {"keys": 0, "compiles": 0, "graph_runs": 0, "rollovers": 0,
                       "compiling_calls": 0, "compiling_seconds": 0.0,
-                      "cached_calls": 0, "cached_seconds": 0.0}
+                      "cached_calls": 0, "cached_seconds": 0.0,
+                      "backward_compiles": 0, "backward_runs": 0, "vjp_seconds": 0.0}
+
+    def vjp(self, op_name: str, input, grad_output, *args, **kwargs):
+        """TorchBackend's vjp (the compiled forward, then torch.autograd.grad), checked: the
+        gradient must come from exactly one run of a backward graph that Inductor compiled."""
+        runs_before = self.stats["backward_runs"]
+        started = time.perf_counter()
+        try:
+            gradient = super().vjp(op_name, input, grad_output, *args, **kwargs)
+        except torch._dynamo.exc.BackendCompilerFailed as error:
+            # The backward graph is compiled lazily, inside torch.autograd.grad (below
+            # _call_torch's handling of forward compiles): the same verdicts apply.
+            root = _root_cause(error)
+            if isinstance(root, NotImplementedError) or _UNSUPPORTED_DTYPE.search(str(root)):
+                raise NotImplementedError(
+                    f"torch.compile backward: {str(root).splitlines()[0]}") from error
+            raise RuntimeError(f"{(str(root).splitlines() or [type(root).__name__])[0]} "
+                               f"(torch.compile backward: {type(error).__name__})") from error
+        finally:
+            self.stats["vjp_seconds"] += time.perf_counter() - started
+        runs = self.stats["backward_runs"] - runs_before
+        if runs != 1:
+            raise RuntimeError(
+                f"torch.autograd.grad ran {runs} Inductor-compiled backward graphs for {op_name} "
+                f"instead of 1: the gradient would not be Inductor's"
+            )
+        return gradient
 
     def _call_torch(self, family, spatial_dims, tensor, args, kwargs):
         if (_INT8_AVERAGE_OVERRUNS and family == "avg_pool" and spatial_dims < 3
@@ -172,8 +200,24 @@ class TorchCompileBackend(TorchBackend):
         return compiled
 
     def _inductor(self, graph_module, example_inputs):
-        """A dynamo backend: Inductor's compiled graph, counting each time it runs."""
-        compiled = compile_fx(graph_module, example_inputs)
+        """A dynamo backend: Inductor's compiled graph, counting each time it runs.
+
+        compile_fx is what torch.compile's default backend runs: it hands the graph to
+        AOTAutograd (`dynamo_common.aot_autograd(fw_compiler=..., bw_compiler=...)` in
+        `_compile_fx_main`, torch/_inductor/compile_fx.py), whose forward, inference and backward
+        compilers all call `inner_compile`, compile_fx_inner by default; the backward one
+        (`compile_fx_backward`) passes `is_backward=True`. The backward graph is compiled lazily,
+        at the first backward run (`_AutogradBackwardCompiler.get_or_compile`,
+        torch/_functorch/_aot_autograd/runtime_wrappers.py), so `_inner_compile` wraps what
+        Inductor returns for it and counts its runs, which `vjp` checks. In grad mode
+        AOTAutograd's on-disk cache is off: a hit rebuilds the compiled backward from the cache
+        (`AOTAutogradCache.try_load`, torch/_functorch/_aot_autograd/autograd_cache.py)
+        without calling `inner_compile`, and its runs could not be counted. Inductor's own FX
+        graph cache, inside compile_fx_inner, still spares repeated code generation."""
+        with torch._functorch.config.patch(
+                enable_autograd_cache=torch._functorch.config.enable_autograd_cache
+                and not torch.is_grad_enabled()):
+            compiled = compile_fx(graph_module, example_inputs, inner_compile=self._inner_compile)
         self.stats["compiles"] += 1
 
         def run(*arguments):
@@ -185,6 +229,25 @@ class TorchCompileBackend(TorchBackend):
         if getattr(compiled, "_boxed_call", False):
             run._boxed_call = True
         return run
+
+    def _inner_compile(self, graph_module, example_inputs, **kwargs):
+        """Inductor's compile_fx_inner; a backward graph's result counts its runs."""
+        output_code = compile_fx_inner(graph_module, example_inputs, **kwargs)
+        if not kwargs.get("is_backward"):
+            return output_code
+        self.stats["backward_compiles"] += 1
+
+        def run_backward(arguments):
+            self.stats["backward_runs"] += 1
+            return output_code(arguments)
+
+        # AOTAutograd calls a backward with `_boxed_call` with one list of arguments
+        # (`call_func_at_runtime_with_args`, torch/_functorch/_aot_autograd/utils.py), as
+        # Inductor's OutputCode takes them.
+        if not getattr(output_code, "_boxed_call", False):
+            raise RuntimeError(f"Inductor returned an unboxed backward {type(output_code)}")
+        run_backward._boxed_call = True
+        return run_backward
 
 
 def dynamic_shapes() -> TorchCompileBackend:
