@@ -22,6 +22,8 @@ BUILTIN_BACKENDS = {
     "torch-channels-last": "conformance.backends.torch_backend:channels_last",
     "torch-noncontiguous": "conformance.backends.torch_backend:non_contiguous",
     "torch-compile": "conformance.backends.torch_compile_backend:TorchCompileBackend",
+    "torch-compile-channels-last": "conformance.backends.torch_compile_backend:channels_last",
+    "torch-compile-noncontiguous": "conformance.backends.torch_compile_backend:non_contiguous",
     "numpy": "conformance.backends.numpy_backend:NumpyBackend",
     "onnxruntime": "conformance.backends.onnxruntime_backend:OnnxRuntimeBackend",
     "onnx-reference": "conformance.backends.onnx_reference_backend:OnnxReferenceBackend",
@@ -37,6 +39,8 @@ BUILTIN_DEVIATIONS = {
     "torch-channels-last": "torch.toml",
     "torch-noncontiguous": "torch.toml",
     "torch-compile": "torch-compile.toml",
+    "torch-compile-channels-last": "torch-compile.toml",
+    "torch-compile-noncontiguous": "torch-compile.toml",
     "numpy": "numpy.toml",
     "onnxruntime": "onnxruntime.toml",
     "onnx-reference": "onnx-reference.toml",
@@ -46,7 +50,8 @@ BUILTIN_DEVIATIONS = {
 
 
 # Backends that compile per case need a smaller example budget than `ci` (conformance.profiles).
-BUILTIN_PROFILES = {"torch-compile": "compile"}
+BUILTIN_PROFILES = {"torch-compile": "compile", "torch-compile-channels-last": "compile",
+                    "torch-compile-noncontiguous": "compile"}
 
 
 class BackendError(Exception):

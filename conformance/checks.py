@@ -20,9 +20,15 @@ from reference.pooling import op_windows
 CONCERNS = ("shape", "dtype", "values", "indices")
 
 
+class CallDidNotReturn(Exception):
+    """The backend call killed its process or outran its time limit (conformance.isolation).
+    Neither is a way of rejecting arguments, valid or not: both are findings of their own."""
+
+
 @dataclass(frozen=True)
 class Mismatch:
-    concern: str  # one of CONCERNS, or "raises" / "accepts" / "type" when no comparison is possible
+    # one of CONCERNS, or "raises" / "accepts" / "type" / "crashes" when no comparison is possible
+    concern: str
     message: str
     expected: str = ""  # the oracle's values around the first difference, for reports
     actual: str = ""
@@ -75,6 +81,9 @@ def describe_error(error: BaseException) -> str:
 def compare(observation: Observation, concern: str) -> Mismatch | None:
     """How the backend departs from the oracle on `concern`, or None where it conforms."""
     case = observation.case
+    if isinstance(observation.backend_error, CallDidNotReturn):
+        return Mismatch("crashes", f"{describe_error(observation.backend_error)}; "
+                                   f"case: {case.describe()}")
     if observation.oracle_error is not None:
         if observation.backend_error is None:
             return Mismatch("accepts", (

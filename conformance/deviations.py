@@ -22,7 +22,7 @@ A registry is a TOML file describing one backend's behaviour (see conformance/de
     [[deviation]]
     id = "short-kebab-name"
     concern = "indices"           # shape | dtype | values | indices | gradient | raises |
-                                  # accepts | type
+                                  # accepts | type | crashes
     kind = "convention"           # bug | convention
     what = "what differs"
     why = "the reason, citing the source"
@@ -51,18 +51,19 @@ MATCHABLE_FEATURES = (
     "op", "family", "spatial_dims", "dtype", "ceil_mode", "count_include_pad",
     "divisor_override", "return_indices", *REGIONS,
 )
-CONCERNS = ("shape", "dtype", "values", "indices", "gradient", "raises", "accepts", "type")
+CONCERNS = ("shape", "dtype", "values", "indices", "gradient", "raises", "accepts", "type",
+            "crashes")
 KINDS = ("bug", "convention")
 # What a property on each concern can observe: the values and indices properties cannot compare
 # values when the shapes differ, so they report the shape mismatch instead.
 OBSERVABLE = {
-    "shape": ("shape", "raises", "accepts", "type"),
-    "dtype": ("dtype", "raises", "accepts", "type"),
-    "values": ("values", "shape", "raises", "accepts", "type"),
-    "indices": ("indices", "shape", "raises", "accepts", "type"),
-    "gradient": ("gradient", "raises", "type"),
+    "shape": ("shape", "raises", "accepts", "type", "crashes"),
+    "dtype": ("dtype", "raises", "accepts", "type", "crashes"),
+    "values": ("values", "shape", "raises", "accepts", "type", "crashes"),
+    "indices": ("indices", "shape", "raises", "accepts", "type", "crashes"),
+    "gradient": ("gradient", "raises", "type", "crashes"),
     # Edge cases the oracle accepts are compared as values (checks._COMPARISONS["validity"]).
-    "validity": ("values", "shape", "raises", "accepts", "type"),
+    "validity": ("values", "shape", "raises", "accepts", "type", "crashes"),
 }
 
 
@@ -149,7 +150,8 @@ class Registry:
         observable = OBSERVABLE[concern]
         relevant = [d for d in self.deviations if d.concern in observable and d.matches(features)]
         if mismatch is None:
-            own = tuple(d for d in relevant if d.concern in (concern, "raises", "accepts", "type"))
+            own = tuple(d for d in relevant
+                        if d.concern in (concern, "raises", "accepts", "type", "crashes"))
             strict = tuple(d for d in own if d.strict)
             if strict:
                 return Verdict("stale", strict)

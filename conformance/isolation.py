@@ -15,7 +15,7 @@ import signal
 
 import numpy as np
 
-from conformance.checks import describe_error
+from conformance.checks import CallDidNotReturn, describe_error
 
 # fork: a restarted worker inherits the already imported backend instead of importing it again
 # (torch takes seconds), which matters when Hypothesis shrinks a crashing case.
@@ -24,11 +24,11 @@ _CONTEXT = multiprocessing.get_context(
 )
 
 
-class BackendCrashed(Exception):
+class BackendCrashed(CallDidNotReturn):
     """The worker process died during the call."""
 
 
-class BackendTimedOut(Exception):
+class BackendTimedOut(CallDidNotReturn):
     """The call did not return within the per-call timeout."""
 
 

@@ -33,11 +33,14 @@ MATRIX_FEATURES = {
 
 
 VALIDITY_CLASSES = ("raises as required", "silently returns a result", "accepts and agrees",
-                    "raises on valid arguments", "accepts and disagrees", "wrong result type")
+                    "raises on valid arguments", "accepts and disagrees", "wrong result type",
+                    "crashes or hangs")
 
 
 def validity_classification(features: dict, mismatch) -> str:
     """How a backend met arguments the oracle rejects (or, for edge cases, accepts)."""
+    if mismatch is not None and mismatch.concern == "crashes":
+        return "crashes or hangs"
     if features["invalid_arguments"]:
         return "silently returns a result" if mismatch else "raises as required"
     if mismatch is None:

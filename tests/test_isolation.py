@@ -12,6 +12,8 @@ import pytest
 from conformance.cases import Case
 from conformance.checks import compare, observe
 from conformance.isolation import IsolatedBackend
+from conformance.regions import case_features
+from conformance.results import validity_classification
 from tests import bad_backends
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -41,16 +43,44 @@ def test_each_misbehaviour_becomes_a_precise_finding(backend, concern, named):
         isolated.close()
 
 
-def test_a_crashing_backend_still_gets_a_complete_report(tmp_path):
+@pytest.mark.parametrize("backend", ["sigfpe", "hangs"])
+def test_a_crash_on_invalid_arguments_is_not_raising_as_required(backend):
+    """Killing the process (or never returning) is no way to reject arguments."""
+    invalid = Case("max_pool1d", CASE.input, {"kernel_size": 0})
+    isolated = IsolatedBackend(getattr(bad_backends, backend), timeout=0.5)
+    try:
+        mismatch = compare(observe(isolated, invalid), "validity")
+    finally:
+        isolated.close()
+    assert mismatch is not None and mismatch.concern == "crashes", mismatch
+    assert validity_classification(case_features(invalid), mismatch) == "crashes or hangs"
+
+
+VALUES_AND_VALIDITY = "(test_values and max_pool1d) or (test_invalid_arguments_raise and avg_pool1d)"
+
+
+@pytest.mark.parametrize("backend, named, select", [
+    ("sigfpe", "process killed by SIGFPE", VALUES_AND_VALIDITY),
+    ("aborts", "process killed by SIGABRT", VALUES_AND_VALIDITY),
+    # Every call of this one waits out the timeout, shrinking too: values alone keep it short.
+    ("hangs", "timed out after 0.25 s", "test_values and max_pool1d"),
+    ("returns_list", "returned a builtins.list where a numpy.ndarray was expected",
+     VALUES_AND_VALIDITY),
+    ("raises_system_exit", "raised SystemExit: 3", VALUES_AND_VALIDITY),
+    ("raises_unprintable", "whose message cannot be shown", VALUES_AND_VALIDITY),
+])
+def test_each_bad_backend_still_gets_a_complete_report(tmp_path, backend, named, select):
     output = tmp_path / "report.md"
     completed = subprocess.run(
-        [sys.executable, "-m", "reports.cli", "report", "--backend", "tests.bad_backends:sigfpe",
-         "-o", str(output), "--select", "test_values and (max_pool1d or avg_pool1d)"],
+        [sys.executable, "-m", "reports.cli", "report", "--backend", f"tests.bad_backends:{backend}",
+         "-o", str(output), "--call-timeout", "0.25", "--select", select],
         capture_output=True, text=True, cwd=REPOSITORY, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     markdown = output.read_text()
     results = json.loads(output.with_suffix(".json").read_text())
-    assert "process killed by SIGFPE" in markdown
-    assert results["outcomes"]["avg_pool1d|values"]["conforms"] > 0  # the run went on
+    assert named in markdown
+    assert results["outcomes"]["max_pool1d|values"]["new"] > 0, results["outcomes"]
+    if "avg_pool1d" in select:  # the run went on past the failing property
+        assert "## Invalid arguments" in markdown and results["validity"]["avg_pool1d"]
     assert "## Run" in markdown  # complete, down to its last section

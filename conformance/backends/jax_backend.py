@@ -14,7 +14,7 @@ pooling), so every op is built here from `lax` primitives. How each torch parame
 | count_include_pad | E | the count is the window sum of a 0/1 mask (input, or input + padding; 0 on the ceil overhang), computed per axis at trace time since it is data-independent |
 | divisor_override | E | window sum / the given divisor |
 | adaptive avg pool | E | per axis, gather each window's positions (`jnp.take`), sum them (`where` drops the repeats that fill out short windows), then / window size; not a product with averaging matrices, where 0 x inf or 0 x NaN outside a window would give NaN |
-| adaptive max pool | E | per axis, gather each window's positions and `jnp.max` them |
+| adaptive max pool | E | windows grouped by length per axis; each group gathered whole (every position once) and reduced by one `jnp.max` over all its window axes, then put back in output order |
 | global avg pool | N (floats), E (integers) | `jnp.mean` over the spatial axes; for integers an int64 sum / count, since `jnp.mean` of integers is a float |
 | return_indices (max/min, adaptive max) | E | variadic `reduce_window` / `lax.reduce` over (value, flat index) with a comparator that encodes the oracle's tie and NaN rules |
 | unsupported | - | nothing in the contract; dtypes are float16, bfloat16, float32, float64, int8, uint8, int16, int32, int64 |
@@ -33,6 +33,18 @@ Choices that shape what the suite can observe:
   picked.
 - An index that names no element (a max window with no input element) comes back as -1, as
   from the reference backend.
+
+The backward pass (`vjp`) is JAX's own autodiff: `jax.vjp` of exactly the function the forward
+runs (the same builder and static parameters, jitted the same way), never a hand-written rule.
+`return_indices` is ignored, so max, min and adaptive max pooling differentiate their values-only
+path: for max/min pooling `reduce_window(lax.max / lax.min)`, whose VJP JAX defines through
+`select_and_scatter_add` (`jax/_src/lax/windowed_reductions.py`); for adaptive max pooling
+`jnp.max` over each whole window (`reduce_max`'s JVP rule); averages through `reduce_window(add)`,
+`take`, `where`, `sum` and the division; global average through `jnp.mean`. The variadic
+(value, index) reductions are never differentiated. Where JAX itself refuses (its max/min
+pooling VJP has no rule for window dilation > 1: "VJP not implemented for select_and_gather
+(MaxPool) with window dilation") the case raises NotImplementedError and is unsupported.
+An integer input raises TypeError, as `jax.grad` refuses integer inputs.
 """
 
 from __future__ import annotations
@@ -243,12 +255,16 @@ def _adaptive_fn(shape, dtype, spatial_dims, sizes, take_max, return_indices):
         return run_avg
 
     if not return_indices:
-        def run_max(x):
-            for axis, (positions, _, _) in zip(axes, tables):
-                x = jnp.max(_windows_along(x, axis, positions), axis=axis + 1)
-            return x
+        groups = [_adaptive_length_groups(shape[axis], size) for axis, size in zip(axes, sizes)]
+        if not all(groups):
+            # An empty output or input axis: no element is read, nothing to choose between.
+            def run_max_empty(x):
+                for axis, (positions, _, _) in zip(axes, tables):
+                    x = jnp.max(_windows_along(x, axis, positions), axis=axis + 1)
+                return x
 
-        return run_max
+            return run_max_empty
+        return _whole_window_max(len(shape) - spatial_dims, groups)
 
     init = _extreme_init(dtype, True)
     no_element = np.array(_NO_ELEMENT, _INDEX_DTYPE)
@@ -281,6 +297,51 @@ def _global_avg_fn(shape, dtype, spatial_dims):
         return run_integer
 
     return lambda x: jnp.mean(x, axis=axes, keepdims=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _adaptive_length_groups(length, output_size):
+    """Along one axis, the adaptive windows grouped by length: for each length, the windows'
+    output positions and an (n, length) table of the positions they read; then the order that
+    puts the groups' outputs back in output order. None where an axis reads nothing."""
+    windows = adaptive_windows(length, output_size)
+    if not windows or not all(w.positions for w in windows):
+        return None
+    by_length = {}
+    for number, window in enumerate(windows):
+        by_length.setdefault(len(window.positions), []).append(number)
+    groups = tuple(
+        (np.array([windows[n].positions for n in members], np.int64).reshape(len(members), size))
+        for size, members in sorted(by_length.items()))
+    members = np.concatenate([np.array(m, np.int64) for _, m in sorted(by_length.items())])
+    return groups, np.argsort(members, kind="stable")
+
+
+def _whole_window_max(lead, groups):
+    """Adaptive max pooling without indices: for each combination of per-axis window lengths,
+    gather the windows whole (every position once, no repeats) and take one `jnp.max` over all
+    their positions; then put the outputs back in order. One reduction per window, each element
+    read once: `jnp.max` sees exactly the window, as a user's own `max` over it would."""
+    spatial_dims = len(groups)
+
+    def block(x, combination):
+        for k, group in enumerate(combination):
+            positions = groups[k][0][group]
+            x = _windows_along(x, lead + k, positions)  # axis lead+k: windows, lead+k+1: position
+            x = jnp.moveaxis(x, lead + k + 1, -1)
+        return jnp.max(x, axis=tuple(range(-spatial_dims, 0)))
+
+    def assemble(x, k, combination):
+        if k == spatial_dims:
+            return block(x, combination)
+        parts = [assemble(x, k + 1, combination + (g,)) for g in range(len(groups[k][0]))]
+        joined = parts[0] if len(parts) == 1 else jnp.concatenate(parts, axis=lead + k)
+        order = groups[k][1]
+        if np.array_equal(order, np.arange(len(order))):
+            return joined
+        return jnp.take(joined, order, axis=lead + k)
+
+    return lambda x: assemble(x, 0, ())
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

@@ -6,6 +6,16 @@ runs of what Inductor returned. A call that returns without that count moving ra
 skipped the frame, or fell back after its recompile limit) and raises RuntimeError, as does a graph
 break: either would test eager torch under this backend's name. A dtype that tracing or Inductor
 rejects is NotImplementedError (unsupported), as TorchBackend reports eager torch's.
+
+The backward pass (`vjp`, TorchBackend's: the compiled forward on an input that requires grad,
+then `torch.autograd.grad`) runs Inductor's compiled backward graph: with compile_fx as dynamo's
+backend, AOTAutograd traces the joint graph and hands the backward half to Inductor
+(`compile_fx_backward`, compiled lazily at the first backward), and the adapter counts the runs
+of what Inductor returned for it; a gradient not computed by exactly one such run raises
+RuntimeError. Built in as `torch-compile`, and on other layouts as `torch-compile-channels-last`
+(channels_last(_3d) inputs and upstream gradients) and `torch-compile-noncontiguous` (strided
+views), all with one registry (conformance/deviations/torch-compile.toml) and the `compile`
+Hypothesis profile.
 """
 
 from __future__ import annotations
@@ -80,15 +90,6 @@ class TorchCompileBackend(TorchBackend):
         started = time.perf_counter()
         try:
             gradient = super().vjp(op_name, input, grad_output, *args, **kwargs)
-        except torch._dynamo.exc.BackendCompilerFailed as error:
-            # The backward graph is compiled lazily, inside torch.autograd.grad (below
-            # _call_torch's handling of forward compiles): the same verdicts apply.
-            root = _root_cause(error)
-            if isinstance(root, NotImplementedError) or _UNSUPPORTED_DTYPE.search(str(root)):
-                raise NotImplementedError(
-                    f"torch.compile backward: {str(root).splitlines()[0]}") from error
-            raise RuntimeError(f"{(str(root).splitlines() or [type(root).__name__])[0]} "
-                               f"(torch.compile backward: {type(error).__name__})") from error
         finally:
             self.stats["vjp_seconds"] += time.perf_counter() - started
         runs = self.stats["backward_runs"] - runs_before
@@ -210,10 +211,13 @@ class TorchCompileBackend(TorchBackend):
         at the first backward run (`_AutogradBackwardCompiler.get_or_compile`,
         torch/_functorch/_aot_autograd/runtime_wrappers.py), so `_inner_compile` wraps what
         Inductor returns for it and counts its runs, which `vjp` checks. In grad mode
-        AOTAutograd's on-disk cache is off: a hit rebuilds the compiled backward from the cache
-        (`AOTAutogradCache.try_load`, torch/_functorch/_aot_autograd/autograd_cache.py)
-        without calling `inner_compile`, and its runs could not be counted. Inductor's own FX
-        graph cache, inside compile_fx_inner, still spares repeated code generation."""
+        AOTAutograd's on-disk cache is off, so that every backward graph passes through
+        `inner_compile`: a hit would rebuild the compiled backward from the cache
+        (`AOTAutogradCache.try_load`, torch/_functorch/_aot_autograd/autograd_cache.py) without
+        calling it, and its runs could not be counted. (This backend's own graphs are never
+        saved there anyway: `_should_save_cache` in graph_compile.py wants the backward's
+        `_fx_graph_cache_key`, which the counting wrapper lacks.) Inductor's own FX graph cache,
+        inside compile_fx_inner, still spares repeated code generation and C++ compiles."""
         with torch._functorch.config.patch(
                 enable_autograd_cache=torch._functorch.config.enable_autograd_cache
                 and not torch.is_grad_enabled()):
@@ -255,3 +259,16 @@ def dynamic_shapes() -> TorchCompileBackend:
     on a compiled function's second input shape. A case's result may then depend on the shapes
     its key met before."""
     return TorchCompileBackend("torch-compile-dynamic", dynamic=True)
+
+
+def channels_last() -> TorchCompileBackend:
+    """2-d and 3-d batched inputs (and upstream gradients) in channels_last(_3d) memory: Inductor
+    specialises its kernels on the input's strides (the max pool backward lowering, for one,
+    keeps a channels-last layout), so the compiled code differs from the contiguous case."""
+    return TorchCompileBackend("torch-compile-channels-last", memory_format=torch.channels_last)
+
+
+def non_contiguous() -> TorchCompileBackend:
+    """Inputs (and upstream gradients) as strided views, every other element on each axis:
+    static shapes compile them with the view's strides."""
+    return TorchCompileBackend("torch-compile-noncontiguous", strided=True)
