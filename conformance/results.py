@@ -73,6 +73,27 @@ class Finding:
     count: int = 1
     shrunk: bool = False  # Hypothesis' own minimal example (a failing property)
     regions: list = field(default_factory=list)  # the regions the example lies in
+    # A gradient finding's upstream gradient, as a literal, and its shape (empty otherwise).
+    grad_output_literal: str = ""
+    grad_output_shape: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, case: Case, mismatch, features: dict | None, **fields) -> "Finding":
+        """The finding for `case`, with `fields` (key, status, property, ...) filled in."""
+        gradient = case.grad_output
+        concern, note = fields.pop("concern", ""), fields.pop("message", "")
+        return cls(
+            op=case.op_name, concern=mismatch.concern if mismatch else concern,
+            message=mismatch.message if mismatch else note,
+            expected=mismatch.expected if mismatch else "",
+            actual=mismatch.actual if mismatch else "", call=case.call_text(),
+            input_shape=list(case.input.shape), dtype=case.dtype,
+            input_literal=case.input_literal(),
+            regions=[region for region in REGIONS if (features or {}).get(region)],
+            grad_output_literal="" if gradient is None else case.input_literal(gradient),
+            grad_output_shape=[] if gradient is None else list(gradient.shape),
+            **fields,
+        )
 
     @property
     def size(self) -> tuple:
@@ -132,31 +153,18 @@ class Results:
             )
         if outcome in ("known", "new", "stale"):
             keys = [d.id for d in deviations] or [f"new:{property_name}"]
-            message = mismatch.message if mismatch else note
             for key in keys:
-                self._keep_smallest(Finding(
-                    key=key, status=outcome, property=property_name, op=case.op_name,
-                    concern=mismatch.concern if mismatch else concern, message=message,
-                    expected=mismatch.expected if mismatch else "",
-                    actual=mismatch.actual if mismatch else "", call=case.call_text(),
-                    input_shape=list(case.input.shape), dtype=case.dtype,
-                    input_literal=case.input_literal(),
-                    regions=[region for region in REGIONS if features.get(region)],
-                ))
+                self._keep_smallest(Finding.of(case, mismatch, features, key=key, status=outcome,
+                                               property=property_name, concern=concern,
+                                               message=note))
 
     def record_shrunk(self, property_name: str, case: Case, mismatch, status: str,
                       key: str | None = None, features: dict | None = None) -> None:
         """Hypothesis' minimal failing example replaces whatever was kept for it."""
         key = key or f"new:{property_name}"
         count = self.findings[key].count if key in self.findings else 1
-        self.findings[key] = Finding(
-            key=key, status=status, property=property_name, op=case.op_name,
-            concern=mismatch.concern if mismatch else "", message=mismatch.message if mismatch else "",
-            expected=mismatch.expected if mismatch else "", actual=mismatch.actual if mismatch else "",
-            call=case.call_text(), input_shape=list(case.input.shape), dtype=case.dtype,
-            input_literal=case.input_literal(), count=count, shrunk=True,
-            regions=[region for region in REGIONS if (features or {}).get(region)],
-        )
+        self.findings[key] = Finding.of(case, mismatch, features, key=key, status=status,
+                                        property=property_name, count=count, shrunk=True)
 
     def _keep_smallest(self, finding: Finding) -> None:
         kept = self.findings.get(finding.key)

@@ -35,6 +35,7 @@ def render(results: dict, claims: list[dict], previous: dict | None = None) -> s
         _headline(results, outcomes),
         "## Summary per op\n\n" + _summary(results, outcomes),
         "## Op x feature\n\n" + _matrix(results, matrix),
+        "## Gradients\n\n" + _gradients(results, outcomes),
         "## The course notebook's claims\n\n" + _claims(claims),
         "## Deviations\n\n" + _deviations(results),
         "## Invalid arguments\n\n" + _validity(results),
@@ -96,6 +97,33 @@ def _matrix(results, matrix) -> str:
     return tabulate(rows, ["op"] + features, tablefmt="github")
 
 
+def _gradients(results, outcomes) -> str:
+    """The backward pass per op: the backend's vjp against the oracle's (the `gradient`
+    concern), with the deviations it showed; their repros compute the gradient."""
+    gradient = {op: counter for (op, concern), counter in outcomes.items() if concern == "gradient"}
+    if not gradient:
+        reason = results["unsupported"].get("vjp", "no gradient property ran")
+        return f"Not checked: {reason}."
+    shown = {}
+    for finding in results["findings"]:
+        if finding["concern"] == "gradient":
+            shown.setdefault(finding["op"], []).append(f"{finding['key']} ({finding['status']})")
+    rows = []
+    for op in reference.OP_NAMES:
+        counter = gradient.get(op, Counter())
+        verdict = worst(o for o, n in counter.items() if n)
+        if verdict is None and op in results["unsupported"]:
+            verdict = "unsupported"
+        rows.append([op, VERDICT_TEXT[verdict], counter["conforms"],
+                     counter["known"] + counter["new"] + counter["stale"], counter["unsupported"],
+                     ", ".join(shown.get(op, []))])
+    return ("Each case draws an upstream gradient g and compares the backend's vjp(g) with the "
+            "oracle's (reference/gradients.py); see the Deviations section for each finding's "
+            "repro.\n\n" + tabulate(rows, ["op", "verdict", "checks conforming",
+                                         "checks deviating", "cases unsupported",
+                                         "smallest findings"], tablefmt="github"))
+
+
 def _claims(claims) -> str:
     if not claims:
         return "Not judged: this run selected only some properties."
@@ -104,18 +132,28 @@ def _claims(claims) -> str:
 
 
 def repro_snippet(finding: dict, backend_spec: str) -> str:
+    """Python that rebuilds the finding's case and prints the backend's result and the
+    oracle's: the forward pass, or for a gradient finding the vector-Jacobian product."""
     dtype = finding["dtype"]
     dtype_expression = "ml_dtypes.bfloat16" if dtype == "bfloat16" else f"np.{dtype}"
     op = finding["op"]
     arguments = finding["call"][len(op) + 1:-1]
-    return "\n".join([
+    lines = [
         "```python",
         "import ml_dtypes, numpy as np",
         "from conformance.backend import load_backend",
         f"x = np.array({finding['input_literal']}, dtype={dtype_expression})"
         f".reshape({tuple(finding['input_shape'])})",
-        f"print('backend:', load_backend({backend_spec!r}).{op}({arguments}))",
-        f"print('oracle: ', load_backend('reference').{op}({arguments}))",
+    ]
+    if finding.get("grad_output_literal"):
+        lines.append(f"g = np.array({finding['grad_output_literal']}, dtype={dtype_expression})"
+                     f".reshape({tuple(finding['grad_output_shape'])})")
+        call = f"vjp({op!r}, x, g{arguments[1:]})"  # arguments: "x, kernel_size=..."
+    else:
+        call = f"{op}({arguments})"
+    return "\n".join(lines + [
+        f"print('backend:', load_backend({backend_spec!r}).{call})",
+        f"print('oracle: ', load_backend('reference').{call})",
         "```",
     ])
 

@@ -32,12 +32,28 @@ def test_a_broken_rule_is_reported_with_its_region_a_shrunk_case_and_a_working_r
     assert "Hypothesis' shrunk counterexample" in markdown
     assert re.search(r"Regions: .*ceil_overhang", markdown)
     assert max(new[0]["input_shape"]) <= 4, new[0]  # shrunk: no bigger than the bug needs
+    assert_first_repro_shows_a_difference(markdown)
+
+
+def assert_first_repro_shows_a_difference(markdown: str) -> str:
     snippet = re.search(r"```python\n(.*?)```", markdown, re.S).group(1)
     printed = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True,
                              cwd=REPOSITORY, timeout=120)
     assert printed.returncode == 0, printed.stderr
-    backend_line, oracle_line = printed.stdout.strip().split("\n", 1)
-    assert backend_line.split(":", 1)[1] != oracle_line.split(":", 1)[1], printed.stdout
+    backend_line, oracle_line = printed.stdout.strip().split("\noracle:", 1)
+    assert backend_line.split(":", 1)[1].split() != oracle_line.split(), printed.stdout
+    return snippet
+
+
+def test_a_backward_bug_gets_a_gradient_row_and_a_repro_that_computes_the_gradient(tmp_path):
+    markdown, results = write_report(
+        tmp_path, "conformance.mutants:avg_backward_divisor_counts_ceil_overhang",
+        "test_gradient and avg_pool1d")
+    new = [f for f in results["findings"] if f["status"] == "new"]
+    assert new and new[0]["concern"] == "gradient" and new[0]["grad_output_literal"], new
+    gradients = markdown.split("## Gradients", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"\| avg_pool1d +\| \*\*deviates \(new\)\*\*", gradients), gradients
+    assert "vjp('avg_pool1d', x, g" in assert_first_repro_shows_a_difference(markdown)
 
 
 def test_a_registered_deviation_that_no_longer_deviates_is_flagged(tmp_path):
