@@ -6,6 +6,7 @@ such as "ceil overhang" means exactly what the oracle means by it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -92,6 +93,14 @@ def _axis_arguments(case: Case):
 
 def case_features(case: Case) -> dict:
     """Everything a signature may test: op, dtype, parameters, and region flags."""
+    key = _cache_key(case)
+    if key is not None:
+        digest = hashlib.blake2b(case.input.tobytes(), digest_size=16).digest()
+        key = ("features", case.dtype, digest) + key
+    return dict(_cached(key, lambda: _case_features(case)))
+
+
+def _case_features(case: Case) -> dict:
     op = case.op
     features = {
         "op": case.op_name,
