@@ -29,6 +29,9 @@ ALL_DTYPES = FLOAT_DTYPES_FIRST + INTEGER_DTYPES
 # Largest spatial extent per number of spatial dims: keeps a 3-d oracle call near a millisecond.
 MAX_LENGTH = {1: 12, 2: 7, 3: 5}
 
+# float32 and float64 alone, for cases whose point is not the dtype.
+WIDE_FLOAT_DTYPES = st.sampled_from(("float32", "float64"))
+
 
 def dtypes(allow_integers: bool = True) -> st.SearchStrategy[str]:
     """Float dtypes at least half the time: integer kernels are the ones backends most often lack."""
@@ -269,7 +272,7 @@ def breakages(op) -> tuple[str, ...]:
 def invalid_cases(draw, op_name: str) -> tuple[Case, str]:
     """(case, breakage): a valid case of `op_name` with one argument or the shape broken."""
     op = OPS[op_name]
-    case = draw(cases(op_name, dtype_strategy=st.sampled_from(["float32", "float64"])))
+    case = draw(cases(op_name, dtype_strategy=WIDE_FLOAT_DTYPES))
     breakage = draw(st.sampled_from(breakages(op)))
     if breakage in SHAPE_BREAKAGES:
         return _break_shape(draw, case, breakage), breakage

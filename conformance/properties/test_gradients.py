@@ -26,6 +26,7 @@ AVERAGING_OPS = [name for name, op in OPS.items() if op.family in AVERAGING_FAMI
 # Integers as floats: central differences need a finite point; window sums are exact, so only
 # the divisions round; and nothing is subnormal, where rounding stops being relative.
 SMALL_INTEGERS = st.integers(-1000, 1000).map(float)
+FLOAT64 = st.just("float64")
 
 
 def output_shape(case: Case) -> tuple[int, ...]:
@@ -54,7 +55,7 @@ def gradient_cases(draw, op_name: str) -> Case:
 @st.composite
 def linear_cases(draw, op_name: str) -> tuple[Case, np.ndarray]:
     """A float64 case of `op_name`, its upstream gradient, and a direction: small integers."""
-    case = draw(cases(op_name, dtype_strategy=st.just("float64")))
+    case = draw(cases(op_name, dtype_strategy=FLOAT64))
     point = draw(npst.arrays(np.float64, case.input.shape, elements=SMALL_INTEGERS))
     upstream = draw(npst.arrays(np.float64, output_shape(case), elements=SMALL_INTEGERS))
     direction = draw(npst.arrays(np.float64, case.input.shape, elements=SMALL_INTEGERS))

@@ -8,7 +8,9 @@ from hypothesis import given, strategies as st
 
 from conformance.cases import Case
 from conformance.checks import value_tolerance
-from conformance.strategies import MAX_LENGTH, cases, dtypes, input_arrays, leading_shapes
+from conformance.strategies import (
+    MAX_LENGTH, WIDE_FLOAT_DTYPES, cases, dtypes, input_arrays, leading_shapes,
+)
 from conformance.tolerance import mismatched_elements
 
 DIMS = [1, 2, 3]
@@ -79,7 +81,7 @@ def test_global_average_is_adaptive_average_to_one_and_the_mean(conformance, n):
     conformance.require(f"global_avg_pool{n}d")
     conformance.require(f"adaptive_avg_pool{n}d")
 
-    @given(case=cases(f"global_avg_pool{n}d", dtype_strategy=st.sampled_from(["float32", "float64"])))
+    @given(case=cases(f"global_avg_pool{n}d", dtype_strategy=WIDE_FLOAT_DTYPES))
     def relation_holds(case):
         global_average = conformance.call(case.op_name, case.input)
         adaptive = conformance.call(f"adaptive_avg_pool{n}d", case.input, output_size=1)
@@ -113,7 +115,7 @@ def test_count_include_pad_changes_only_the_divisor(conformance, n):
     op_name = f"avg_pool{n}d"
     conformance.require(op_name)
 
-    @given(case=cases(op_name, dtype_strategy=st.sampled_from(["float32", "float64"])))
+    @given(case=cases(op_name, dtype_strategy=WIDE_FLOAT_DTYPES))
     def relation_holds(case):
         kwargs = {k: v for k, v in case.kwargs.items() if k not in ("count_include_pad", "divisor_override")}
         including = conformance.call(op_name, case.input, count_include_pad=True, **kwargs)

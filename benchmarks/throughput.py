@@ -1,0 +1,211 @@
+"""Throughput: examples per second for each property, against a backend and against the oracle
+alone, where the time goes, and what the oracle costs per output element.
+
+    OMP_NUM_THREADS=1 python benchmarks/throughput.py [--profile ci] [--backend torch]
+
+Every property runs in this process as pytest runs it (conformance.mutation.property_calls, the
+plain `Suite`), once against BACKEND and once against the `reference` backend (the oracle judging
+itself). Time is split by wrapping calls: the oracle's forward and vjp, the backend's calls,
+region features (conformance.regions.case_features), and the suite's checking of each example as
+a whole (`Suite.check` and `Suite.call`); what the checks leave of the wall time is Hypothesis
+generating examples through the suite's strategies. Examples are counted by Hypothesis'
+observability hook. Numbers are measurements of one run on this machine, not limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections import defaultdict
+
+# Examples are counted through Hypothesis' observability hook; its coverage tracing would slow
+# every example down by an order of magnitude, so it is switched off before the import.
+os.environ.setdefault("HYPOTHESIS_EXPERIMENTAL_OBSERVABILITY_NOCOVER", "1")
+
+from _pytest.outcomes import Skipped  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from hypothesis.internal.observability import (  # noqa: E402
+    add_observability_callback, remove_observability_callback,
+)
+
+import conformance.checks  # noqa: E402
+import conformance.gradients  # noqa: E402
+import conformance.plugin  # noqa: E402
+import reference  # noqa: E402
+from conformance.backend import builtin_deviations_file, load_backend  # noqa: E402
+from conformance.deviations import Registry  # noqa: E402
+from conformance.mutation import property_calls  # noqa: E402
+from conformance.plugin import ConformanceFailure, Suite  # noqa: E402
+
+
+class Clock:
+    """Seconds spent in each part of the suite, and the oracle's cost per output element."""
+
+    def __init__(self):
+        self.seconds = defaultdict(float)
+        self.elements = defaultdict(lambda: [0, 0.0])  # op family -> [output elements, seconds]
+
+    def timed(self, part: str, function, family: str | None = None):
+        def call(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.perf_counter() - started
+            if family is not None:
+                output = result[0] if isinstance(result, tuple) else result
+                self.elements[family][0] += len(output.data)
+                self.elements[family][1] += time.perf_counter() - started
+            return result
+        return call
+
+
+class TimedBackend:
+    """The backend, each call timed as `backend`; missing attributes stay missing."""
+
+    def __init__(self, backend, clock: Clock):
+        self._backend, self._clock = backend, clock
+        self.name, self.version = backend.name, backend.version
+
+    def __getattr__(self, name):
+        attribute = getattr(self._backend, name)
+        return self._clock.timed("backend", attribute) if callable(attribute) else attribute
+
+
+class TimedSuite(Suite):
+    """A Suite whose checks and relation calls are timed as `checking`."""
+
+    def __init__(self, clock: Clock, *args):
+        super().__init__(*args)
+        self.check = clock.timed("checking", self.check)
+        self.call = clock.timed("checking", self.call)
+
+
+class TimedOracle:
+    """The `reference` module as conformance.checks sees it, each op timed as `oracle`."""
+
+    def __init__(self, clock: Clock):
+        self._clock = clock
+
+    def __getattr__(self, name):
+        attribute = getattr(reference, name)
+        if name in reference.OP_NAMES:
+            return self._clock.timed("oracle", attribute, family=name[:-2])
+        return attribute
+
+
+def measure(backend_spec: str, registry: Registry) -> dict:
+    """Per property: examples, wall seconds, and seconds per part."""
+    rows = {}
+    for name, function, kwargs in property_calls():
+        clock = Clock()
+        suite = TimedSuite(clock, TimedBackend(load_backend(backend_spec), clock), backend_spec,
+                           registry)
+        examples = []
+
+        def observe(observation):
+            if observation.type == "test_case" and observation.status != "gave_up":
+                examples.append(observation.status)
+
+        patches = {
+            (conformance.checks, "reference"): TimedOracle(clock),
+            (conformance.gradients, "vjp"): clock.timed("oracle", conformance.gradients.vjp),
+            (conformance.plugin, "case_features"):
+                clock.timed("features", conformance.plugin.case_features),
+        }
+        originals = {target: getattr(*target) for target in patches}
+        for (module, attribute), replacement in patches.items():
+            setattr(module, attribute, replacement)
+        add_observability_callback(observe)
+        started = time.perf_counter()
+        try:
+            function(suite, **kwargs)
+        except (Skipped, ConformanceFailure, AssertionError):
+            pass  # a skipped or failing property still took its time; the numbers stand
+        finally:
+            wall = time.perf_counter() - started
+            remove_observability_callback(observe)
+            for (module, attribute), original in originals.items():
+                setattr(module, attribute, original)
+        rows[name] = {"examples": len(examples), "wall": wall,
+                      "generating": wall - clock.seconds["checking"],
+                      **clock.seconds, "elements": dict(clock.elements)}
+    return rows
+
+
+def by_property(rows: dict) -> dict:
+    """Rows summed over each property's parametrisations (test_values[max_pool1d], ... ->
+    test_values)."""
+    totals = defaultdict(lambda: defaultdict(float))
+    for name, row in rows.items():
+        for key, value in row.items():
+            if key != "elements":
+                totals[name.split("[", 1)[0]][key] += value
+    return totals
+
+
+def share(row, part) -> str:
+    return f"{100 * row.get(part, 0.0) / row['wall']:.0f}%" if row["wall"] else "-"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="ci")
+    parser.add_argument("--backend", default="torch")
+    arguments = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    settings.load_profile(arguments.profile)
+    registry_file = builtin_deviations_file(arguments.backend)
+    registry = Registry.load(registry_file, load_backend(arguments.backend).version) \
+        if registry_file else Registry()
+    print(f"command: `OMP_NUM_THREADS=1 python benchmarks/throughput.py --profile "
+          f"{arguments.profile} --backend {arguments.backend}`\n")
+    against_backend = measure(arguments.backend, registry)
+    against_oracle = measure("reference", Registry())
+    backend_totals, oracle_totals = by_property(against_backend), by_property(against_oracle)
+
+    print(f"| property | examples | examples/s vs {arguments.backend} | examples/s vs oracle "
+          f"alone | oracle | backend | region features | comparing and recording | Hypothesis "
+          f"generating |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, row in backend_totals.items():
+        alone = oracle_totals[name]
+        row["comparing"] = row.get("checking", 0.0) - sum(
+            row.get(part, 0.0) for part in ("oracle", "backend", "features"))
+        print(f"| {name} | {row['examples']:.0f} | {row['examples'] / row['wall']:.0f} | "
+              f"{alone['examples'] / alone['wall']:.0f} | {share(row, 'oracle')} | "
+              f"{share(row, 'backend')} | {share(row, 'features')} | {share(row, 'comparing')} | "
+              f"{share(row, 'generating')} |")
+    parts = ("oracle", "backend", "features", "comparing", "generating")
+    total = {key: sum(row.get(key, 0.0) for row in backend_totals.values())
+             for key in ("wall", "examples", *parts)}
+    print(f"\nAll properties against {arguments.backend}: {total['examples']:.0f} examples in "
+          f"{total['wall']:.1f} s ({total['examples'] / total['wall']:.0f}/s): oracle "
+          f"{share(total, 'oracle')}, backend {share(total, 'backend')}, region features "
+          f"{share(total, 'features')}, comparing and recording {share(total, 'comparing')}, "
+          f"Hypothesis generating {share(total, 'generating')}. Against the oracle alone: "
+          f"{sum(r['wall'] for r in oracle_totals.values()):.1f} s.")
+
+    print("\n| op family | output elements | oracle µs per output element |")
+    print("|---|---|---|")
+    elements = defaultdict(lambda: [0, 0.0])
+    for row in against_backend.values():
+        for family, (count, seconds) in row["elements"].items():
+            elements[family][0] += count
+            elements[family][1] += seconds
+    for family, (count, seconds) in sorted(elements.items()):
+        print(f"| {family} | {count} | {1e6 * seconds / count:.1f} |" if count
+              else f"| {family} | 0 | - |")
+    costs = [1e6 * s / c for c, s in elements.values() if c]
+    print(f"\nMedian over op families: {statistics.median(costs):.1f} µs per output element "
+          f"(the oracle's forward, its window enumeration included; empty outputs cost their "
+          f"call alone and count no element).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
