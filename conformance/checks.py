@@ -180,7 +180,7 @@ def _compare_values(observation: Observation) -> Mismatch | None:
         f"(|difference| {difference:.6g} > tolerance {allowed:.6g}); the window reads input "
         f"positions {_window_text(case, first)}; case: {case.describe()}"
     )
-    return Mismatch("values", message, _around(expected, first), _around(actual, first))
+    return Mismatch("values", message, _around(expected, first, case), _around(actual, first, case))
 
 
 def _compare_indices(observation: Observation) -> Mismatch | None:
@@ -204,7 +204,7 @@ def _compare_indices(observation: Observation) -> Mismatch | None:
         f"{differs.size} elements): {wanted}, got {int(actual[first])}; the window reads input "
         f"positions {_window_text(case, first)}; case: {case.describe()}"
     )
-    return Mismatch("indices", message, _around(expected, first), _around(actual, first))
+    return Mismatch("indices", message, _around(expected, first, case), _around(actual, first, case))
 
 
 _COMPARISONS = {
@@ -237,10 +237,11 @@ def _window_text(case: Case, out_index: tuple[int, ...]) -> str:
     return " x ".join(str(positions) for positions in per_axis) + " (outside [0, size) is padding)"
 
 
-def _around(array: np.ndarray, index: tuple[int, ...], radius: int = 2) -> str:
+def _around(array: np.ndarray, index: tuple[int, ...], case: Case, radius: int = 2) -> str:
     """The first differing element's neighbourhood in its (n, c) plane, as text."""
+    first_spatial_axis = array.ndim - case.op.spatial_dims
     crop = tuple(
-        slice(max(0, i - radius), i + radius + 1) if axis >= array.ndim - 3 else i
+        slice(max(0, i - radius), i + radius + 1) if axis >= first_spatial_axis else i
         for axis, i in enumerate(index)
     )
     return np.array2string(array[crop], threshold=200, max_line_width=100)

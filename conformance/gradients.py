@@ -89,7 +89,7 @@ def compare_gradient(observation: Observation) -> Mismatch | None:
         f"(|difference| {abs(float(actual_value) - float(expected_value)):.6g} > tolerance "
         f"{float(bound[first]):.6g}); {_senders_text(case, first)}; case: {case.describe()}"
     )
-    return Mismatch("gradient", message, _around(expected, first), _around(actual, first))
+    return Mismatch("gradient", message, _around(expected, first, case), _around(actual, first, case))
 
 
 def gradient_tolerance(case: Case, expected: np.ndarray) -> np.ndarray:
