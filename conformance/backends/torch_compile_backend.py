@@ -20,6 +20,7 @@ Hypothesis profile.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import types
@@ -30,6 +31,7 @@ import torch._functorch.config
 from torch._inductor.compile_fx import compile_fx, compile_fx_inner
 
 from conformance.backends.torch_backend import TorchBackend
+from reference.pooling import op_arguments
 
 # Static shapes: a case's result then depends on the case alone, not on which shapes its key was
 # compiled for before (dynamic=None, torch.compile's default, compiles a key's second shape
@@ -99,6 +101,31 @@ class TorchCompileBackend(TorchBackend):
                 f"instead of 1: the gradient would not be Inductor's"
             )
         return gradient
+
+    def _refuse_writes_past_the_gradient(self, op_name, tensor, args, kwargs) -> None:
+        """Inductor has no max_pool3d backward of its own (`make_fallback(
+        aten.max_pool3d_with_indices_backward)`, torch/_inductor/lowering.py): eager torch's
+        kernel scatters through the indices of Inductor's forward with no bounds check
+        (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp), and those name the padding for a
+        window without input or one whose elements are all -inf (registry entries
+        max-pool-empty-window-index-from-padding, max-pool-index-names-padding-tied-with-lowest):
+        a negative index writes before the plane, past the gradient for the first one (a
+        segmentation fault). Such a case, or one whose index lies past the plane, is not run. The
+        1-d and 2-d backward is a decomposition to scatter_add (`max_pool2d_with_indices_backward`,
+        torch/_decomp/decompositions.py) whose indexing Inductor bounds-checks, so those run and
+        raise."""
+        if op_name != "max_pool3d":
+            return
+        arguments = {**op_arguments(op_name, *args, **kwargs), "return_indices": True}
+        with torch.no_grad():
+            _, indices = self._call("max_pool", 3, tensor, (), arguments)
+        plane_size = math.prod(tensor.shape[-3:])
+        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
+            raise NotImplementedError(
+                f"not run: eager torch's max_pool3d backward, which Inductor calls, would write "
+                f"outside the gradient's plane (Inductor's forward index "
+                f"{int(indices.min())}..{int(indices.max())} for a plane of {plane_size})"
+            )
 
     def _call_torch(self, family, spatial_dims, tensor, args, kwargs):
         if (_INT8_AVERAGE_OVERRUNS and family == "avg_pool" and spatial_dims < 3
@@ -262,9 +289,11 @@ def dynamic_shapes() -> TorchCompileBackend:
 
 
 def channels_last() -> TorchCompileBackend:
-    """2-d and 3-d batched inputs (and upstream gradients) in channels_last(_3d) memory: Inductor
-    specialises its kernels on the input's strides (the max pool backward lowering, for one,
-    keeps a channels-last layout), so the compiled code differs from the contiguous case."""
+    """2-d and 3-d batched inputs (and upstream gradients) in channels_last(_3d) memory: static
+    shapes compile for the input's strides, and Inductor's lowerings pick layouts from them (the
+    max pool backward decomposition, `max_pool2d_with_indices_backward` in
+    torch/_decomp/decompositions.py, returns the gradient in the input's memory format), so the
+    generated code differs from the contiguous case's."""
     return TorchCompileBackend("torch-compile-channels-last", memory_format=torch.channels_last)
 
 
