@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -122,10 +123,12 @@ def matrix(arguments) -> int:
             profile=BUILTIN_PROFILES.get(name, arguments.profile), previous=None, select=None,
             isolate=True, call_timeout=120.0 if name in BUILTIN_PROFILES else 10.0,
         )
+        started = time.perf_counter()
         if report(backend_arguments) != 0:
             runs[name] = "its report could not be written"
             continue
         runs[name] = json.loads((output.parent / f"{name}.json").read_text())
+        runs[name]["metadata"]["report_seconds"] = round(time.perf_counter() - started)
     write_atomically(output, render_matrix(runs))
     print(f"wrote {output}")
     return 0

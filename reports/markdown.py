@@ -252,9 +252,15 @@ def render_matrix(runs: dict) -> str:
                                        worst(o for o, n in counter.items() if n)])
             if any(cell != CELL_TEXT[None] for cell in cells):
                 rows.append([op, feature] + cells)
+        gradient = [_gradient_cell(results, op) for results in ran.values()]
+        if any(cell != CELL_TEXT[None] for cell in gradient):
+            rows.append([op, "gradient (vjp)"] + gradient)
     notes = [f"- {name}: not run ({why})" for name, why in runs.items() if not isinstance(why, dict)]
     timing = [f"- {name}: {results['metadata']['backend']} {results['metadata']['backend_version']}, "
-              f"{results['metadata']['wall_seconds']} s" for name, results in ran.items()]
+              f"profile `{results['metadata']['hypothesis_profile']}`: properties "
+              f"{results['metadata']['wall_seconds']} s, whole report "
+              f"{results['metadata'].get('report_seconds', '?')} s"
+              for name, results in ran.items()]
     return "\n\n".join([
         "# Pooling conformance matrix",
         "Each cell is the worst verdict over the drawn cases of that op with that feature. "
@@ -263,6 +269,13 @@ def render_matrix(runs: dict) -> str:
         tabulate(rows, header, tablefmt="github"),
         "## Backends\n\n" + "\n".join(timing + notes),
     ]) + "\n"
+
+
+def _gradient_cell(results: dict, op: str) -> str:
+    counter = results["outcomes"].get(f"{op}|gradient", {})
+    if not counter and ("vjp" in results["unsupported"] or op in results["unsupported"]):
+        return CELL_TEXT["unsupported"]
+    return CELL_TEXT[worst(o for o, n in counter.items() if n)]
 
 
 def _overall(results: dict) -> str:
