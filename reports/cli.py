@@ -110,9 +110,14 @@ def matrix(arguments) -> int:
     """Report every built-in backend that imports here, then the matrix across them."""
     output = Path(arguments.output)
     runs = {}
-    for name in BUILTIN_BACKENDS:
-        if name == "reference":
-            continue
+    chosen = arguments.backends.split(",") if arguments.backends else [
+        name for name in BUILTIN_BACKENDS if name != "reference"]
+    unknown = [name for name in chosen if name not in BUILTIN_BACKENDS]
+    if unknown:
+        print(f"pooling-conformance: unknown built-in backends {unknown}; known: "
+              f"{', '.join(BUILTIN_BACKENDS)}", file=sys.stderr)
+        return 2
+    for name in chosen:
         try:
             load_backend(name)
         except BackendError as error:
@@ -165,6 +170,9 @@ def main(argv=None) -> int:
                                                       "and write the cross-backend matrix")
     matrix_parser.add_argument("-o", "--output", default="reports/matrix.md", metavar="FILE.md")
     matrix_parser.add_argument("--profile", default="ci", choices=["ci", "dev", "thorough"])
+    matrix_parser.add_argument("--backends", metavar="NAME,NAME",
+                               help="only these built-in backends (default: every one but "
+                                    "`reference`)")
     matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)
