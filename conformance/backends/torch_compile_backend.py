@@ -58,6 +58,14 @@ _UNSUPPORTED_DTYPE = re.compile(r"not implemented for '?\w|could not infer outpu
 _INT8_AVERAGE_OVERRUNS = torch.__version__.startswith("2.13.")
 
 
+# torch 2.13's Inductor (CPU) compiles an 8-bit integer adaptive_avg_pool2d whose output is taller
+# than its input (e.g. uint8 (1, 1, 4) to output_size (2, None)) into a vectorised kernel that
+# divides by zero in lanes past the row and kills the process with SIGFPE (plain torch.compile
+# does too). Which shapes take that kernel is only known from trials, so no such call is run:
+# unsupported with the reason (adaptive_avg_pool1d, the 2-d op with one row, was not seen to).
+_EIGHT_BIT_ADAPTIVE_AVERAGE_TRAPS = torch.__version__.startswith("2.13.")
+
+
 def _root_cause(error: BaseException) -> BaseException:
     seen = set()
     while (error.__cause__ or error.__context__) is not None and id(error) not in seen:
@@ -134,6 +142,13 @@ class TorchCompileBackend(TorchBackend):
                 f"not run: torch {torch.__version__} Inductor's int8 {family}{spatial_dims}d "
                 f"stores int32 results into its int8 output (wrong values, and a heap overflow "
                 f"that corrupts later results)"
+            )
+        if (_EIGHT_BIT_ADAPTIVE_AVERAGE_TRAPS and family == "adaptive_avg_pool"
+                and spatial_dims == 2 and tensor.dtype in (torch.int8, torch.uint8)):
+            raise NotImplementedError(
+                f"not run: torch {torch.__version__} Inductor's {tensor.dtype} "
+                f"{family}{spatial_dims}d divides by zero (SIGFPE, the process dies) when the "
+                f"output is taller than the input"
             )
         try:
             return self._call_compiled(family, spatial_dims, tensor, args, kwargs)
