@@ -14,11 +14,14 @@ from fractions import Fraction
 
 import numpy as np
 
+from conformance.arrays import to_reference
 from conformance.cases import Case
+from conformance.ops import AVERAGING_FAMILIES
 from conformance.tolerance import average_bound, unit_in_last_place
 from reference import parameters
 from reference.dtypes import FLOAT_FORMATS, store
-from reference.pooling import op_arguments, op_windows
+from reference.gradients import vjp
+from reference.pooling import average_divisor, op_arguments, op_windows, plane_windows
 from reference.windows import INPUT, OVERHANG, ceil_mode_extra_window, full_windows
 
 # Regions listed in the report's coverage table, each with what it means.
@@ -74,6 +77,9 @@ REGIONS = {
         "reading subnormal numbers as zero changes which element a max (min) window chooses",
     "window_sum_inexact_in_dtype":
         "a 16-bit float window's sum may round or overflow when accumulated in its dtype",
+    "subnormal_gradient":
+        "a gradient case's share of an upstream gradient, or an element of the gradient, is "
+        "subnormal",
     "window_sum_rounds_in_dtype":
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
 }
@@ -97,7 +103,37 @@ def case_features(case: Case) -> dict:
     if key is not None:
         digest = hashlib.blake2b(case.input.tobytes(), digest_size=16).digest()
         key = ("features", case.dtype, digest) + key
-    return dict(_cached(key, lambda: _case_features(case)))
+    features = dict(_cached(key, lambda: _case_features(case)))
+    # Outside the cache, whose key is the forward case: it depends on the upstream gradient.
+    features["subnormal_gradient"] = _subnormal_gradient(case)
+    return features
+
+
+def _subnormal_gradient(case: Case) -> bool:
+    """Whether the oracle's backward pass goes through a subnormal number: an element of its
+    gradient, or a share that a window sends (the upstream gradient itself for max and min,
+    divided by the window's divisor for averages). A backend that flushes subnormals to zero
+    (denormals-are-zero, as XLA on CPU does) differs exactly there."""
+    if case.grad_output is None or case.dtype not in FLOAT_FORMATS:
+        return False
+    smallest_normal = math.ldexp(1, FLOAT_FORMATS[case.dtype].min_exponent)
+    try:
+        gradient = vjp(case.op_name, to_reference(case.input), to_reference(case.grad_output),
+                       **case.kwargs)
+        windows = _op_windows(case)
+    except (TypeError, ValueError):
+        return False
+    shares = np.abs(case.grad_output.astype(np.float64)).reshape(-1, math.prod(map(len, windows)))
+    if case.op.family in AVERAGING_FAMILIES:
+        arguments = op_arguments(case.op_name, **case.kwargs)
+        plane = to_reference(np.zeros(case.input.shape[-case.op.spatial_dims:], case.input.dtype))
+        divisors = [abs(average_divisor(window, arguments.get("count_include_pad", True),
+                                        arguments.get("divisor_override")))
+                    for _, window in plane_windows(plane, windows)]
+        shares = shares / np.maximum(divisors, 1)
+    elements = np.abs(np.array([value for value in gradient.data], dtype=np.float64))
+    return bool(((shares > 0) & (shares < smallest_normal)).any()
+                or ((elements > 0) & (elements < smallest_normal)).any())
 
 
 def _case_features(case: Case) -> dict:
