@@ -105,3 +105,17 @@ def test_the_matrix_has_a_column_per_backend_a_gradient_row_and_says_what_did_no
     assert "|max_pool1d|ceil_mode|✓|**NEW**|" in lines
     assert "|max_pool1d|gradient(vjp)|known|—|" in lines
     assert "- gamma: not run (needs 'gamma', which is not installed)" in markdown
+
+
+def test_a_report_is_written_with_the_permissions_of_any_new_file(tmp_path):
+    import os
+
+    from conformance.results import write_atomically
+
+    umask = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "r.md", "text\n")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "r.md").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["r.md"]  # no temporary file left behind
