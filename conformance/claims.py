@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import find, settings, strategies as st
+from hypothesis import find, settings
 from hypothesis.errors import NoSuchExample
 
 from conformance.cases import Case
 from conformance.checks import compare, observe
 from conformance.formulas import FORMULAS_BY_ID, enumerated_length, smallest_counterexample
-from conformance.strategies import cases
+from conformance.strategies import WIDE_FLOAT_DTYPES, cases
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def avg_has_no_dilation_claim(backend) -> ClaimResult:
     return ClaimResult("avg-no-dilation", claim, "FALSE", "avg_pool2d accepts dilation=2")
 
 
-def global_average_claim(backend) -> ClaimResult:
+def global_average_claim(backend, examples: int = 200) -> ClaimResult:
     """AdaptiveAvgPool2d((1, 1)) vs the oracle's global average, with the values tolerance."""
     claim = "global average pooling is AdaptiveAvgPool2d((1, 1))"
     if getattr(backend, "adaptive_avg_pool2d", None) is None:
@@ -86,15 +86,14 @@ def global_average_claim(backend) -> ClaimResult:
         observation = observe(backend, as_adaptive(case))
         return not observation.unsupported and compare(observation, "values") is not None
 
-    floats = st.sampled_from(["float32", "float64"])
     try:
-        counterexample = find(cases("global_avg_pool2d", dtype_strategy=floats), differs,
-                              settings=settings(max_examples=200, derandomize=True, database=None,
-                             deadline=None))
+        counterexample = find(cases("global_avg_pool2d", dtype_strategy=WIDE_FLOAT_DTYPES), differs,
+                              settings=settings(max_examples=examples, derandomize=True,
+                                                database=None, deadline=None))
     except NoSuchExample:
         return ClaimResult("global-average", claim, "TRUE", (
-            "adaptive_avg_pool2d(x, (1, 1)) equals the oracle's mean over H and W on 200 drawn "
-            "inputs (float32, float64)"))
+            f"adaptive_avg_pool2d(x, (1, 1)) equals the oracle's mean over H and W on {examples} "
+            f"drawn inputs (float32, float64)"))
     message = compare(observe(backend, as_adaptive(counterexample)), "values").message
     return ClaimResult("global-average", claim, "FALSE", message)
 
@@ -112,13 +111,13 @@ def four_kinds_claim(backend) -> ClaimResult:
     return ClaimResult("four-kinds", claim, "TRUE", "the backend has all four")
 
 
-def evaluate_claims(backend) -> list[ClaimResult]:
+def evaluate_claims(backend, examples: int = 200) -> list[ClaimResult]:
     return [
         formula_claim("notebook-maxpool"),
         formula_claim("notebook-avgpool"),
         worked_example_claim(backend),
         avg_has_no_dilation_claim(backend),
-        global_average_claim(backend),
+        global_average_claim(backend, examples),
         four_kinds_claim(backend),
         formula_claim("torch-floor"),
         formula_claim("torch-ceil"),

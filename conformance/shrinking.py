@@ -14,8 +14,10 @@ from conformance.regions import case_features
 from conformance.strategies import cases, invalid_cases
 
 
-def smallest_known_case(backend, registry, deviation_id: str, op_name: str, concern: str):
-    """(case, mismatch) of a minimal case the deviation explains, or None if none is found."""
+def smallest_known_case(backend, registry, deviation_id: str, op_name: str, concern: str,
+                        max_examples: int = 1000):
+    """(case, mismatch) of a minimal case the deviation explains, or None if none is found in
+    `max_examples` draws."""
 
     def deviates_as_registered(case) -> bool:
         observation, mismatch = observe_and_compare(backend, case, concern)
@@ -34,7 +36,7 @@ def smallest_known_case(backend, registry, deviation_id: str, op_name: str, conc
         strategy = cases(op_name, return_indices=True if concern == "indices" else None)
     try:
         case = find(strategy, deviates_as_registered,
-                    settings=settings(max_examples=1000, derandomize=True, database=None,
+                    settings=settings(max_examples=max_examples, derandomize=True, database=None,
                              deadline=None))
     except NoSuchExample:
         return None

@@ -22,6 +22,7 @@ from conformance.backend import (
 )
 from conformance.claims import evaluate_claims
 from conformance.deviations import Registry
+from conformance.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.regions import case_features
 from conformance.results import Results, save, write_atomically
 from conformance.shrinking import smallest_known_case
@@ -57,7 +58,8 @@ def shrink_known_findings(backend, arguments, results: dict) -> None:
             continue
         concern = finding["property"].split("[", 1)[0]
         try:
-            found = smallest_known_case(backend, registry, finding["key"], finding["op"], concern)
+            found = smallest_known_case(backend, registry, finding["key"], finding["op"], concern,
+                                        SEARCH_EXAMPLES[arguments.profile])
         except Exception as error:  # the drawn example stays; the report must still be written
             print(f"pooling-conformance: could not shrink {finding['key']}: {error!r}",
                   file=sys.stderr)
@@ -95,7 +97,8 @@ def report(arguments) -> int:
     results = json.loads(partial.read_text())
     shrink_known_findings(backend, arguments, results)
     # A selected run is a partial one: the notebook's claims are judged on full runs only.
-    claims = [] if arguments.select else [asdict(claim) for claim in evaluate_claims(backend)]
+    claims = [] if arguments.select else [
+        asdict(claim) for claim in evaluate_claims(backend, CLAIM_EXAMPLES[arguments.profile])]
     previous = json.loads(Path(arguments.previous).read_text()) if arguments.previous else None
     results["claims"] = claims
     results["metadata"]["pytest_exit_code"] = exit_code
