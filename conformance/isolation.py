@@ -10,6 +10,7 @@ name and message; NotImplementedError stays NotImplementedError (unsupported).
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import signal
 
@@ -33,6 +34,9 @@ class BackendTimedOut(CallDidNotReturn):
 
 
 def _serve(connection, backend) -> None:
+    # pytest's faulthandler, inherited through fork, would print the suite's own stack to the
+    # terminal whenever a backend kills the worker; the death is reported as a finding instead.
+    faulthandler.disable()
     while True:
         request = connection.recv()
         if request is None:
