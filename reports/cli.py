@@ -79,6 +79,7 @@ def report(arguments) -> int:
     except BackendError as error:
         print(f"pooling-conformance: {error}", file=sys.stderr)
         return 2
+    started = time.perf_counter()
     output = Path(arguments.output or f"reports/{arguments.backend}.md")
     # Beside the report, not in a temporary directory: after Ctrl-C it is what remains.
     partial = output.with_name(f".{output.stem}.partial.json")
@@ -102,6 +103,8 @@ def report(arguments) -> int:
     previous = json.loads(Path(arguments.previous).read_text()) if arguments.previous else None
     results["claims"] = claims
     results["metadata"]["pytest_exit_code"] = exit_code
+    # Properties, shrinking the known deviations' cases, and the claims: what a user waits for.
+    results["metadata"]["report_seconds"] = round(time.perf_counter() - started)
     write_atomically(output, render(results, claims, previous))
     save(results, output.with_suffix(".json"))
     partial.unlink()
@@ -121,6 +124,11 @@ def matrix(arguments) -> int:
               f"{', '.join(BUILTIN_BACKENDS)}", file=sys.stderr)
         return 2
     for name in chosen:
+        written = output.parent / f"{name}.json"
+        if arguments.reuse and written.exists():
+            runs[name] = json.loads(written.read_text())
+            print(f"reusing {written} (suite commit {runs[name]['metadata']['suite_commit']})")
+            continue
         try:
             load_backend(name)
         except BackendError as error:
@@ -131,12 +139,10 @@ def matrix(arguments) -> int:
             profile=BUILTIN_PROFILES.get(name, arguments.profile), previous=None, select=None,
             isolate=True, call_timeout=120.0 if name in BUILTIN_PROFILES else 10.0,
         )
-        started = time.perf_counter()
         if report(backend_arguments) != 0:
             runs[name] = "its report could not be written"
             continue
         runs[name] = json.loads((output.parent / f"{name}.json").read_text())
-        runs[name]["metadata"]["report_seconds"] = round(time.perf_counter() - started)
     write_atomically(output, render_matrix(runs))
     print(f"wrote {output}")
     return 0
@@ -176,6 +182,10 @@ def main(argv=None) -> int:
     matrix_parser.add_argument("--backends", metavar="NAME,NAME",
                                help="only these built-in backends (default: every one but "
                                     "`reference`)")
+    matrix_parser.add_argument("--reuse", action="store_true",
+                               help="take a backend's report as it is where reports/<name>.json "
+                                    "exists (resumes an interrupted matrix, or one run in "
+                                    "parts); the matrix names each report's suite commit")
     matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)

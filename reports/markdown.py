@@ -257,6 +257,7 @@ def render_matrix(runs: dict) -> str:
             rows.append([op, "gradient (vjp)"] + gradient)
     notes = [f"- {name}: not run ({why})" for name, why in runs.items() if not isinstance(why, dict)]
     timing = [f"- {name}: {results['metadata']['backend']} {results['metadata']['backend_version']}, "
+              f"suite commit {results['metadata']['suite_commit']}, "
               f"profile `{results['metadata']['hypothesis_profile']}`: properties "
               f"{results['metadata']['wall_seconds']} s, whole report "
               f"{results['metadata'].get('report_seconds', '?')} s"
