@@ -568,7 +568,12 @@ def _op(op_name: str):
 
     def op(*args, **kwargs):
         bound = signature.bind(*args, **kwargs)  # TypeError for an argument torch's op lacks
-        return family(*bound.args, **bound.kwargs, spatial_dims=spatial_dims, op_name=op_name)
+        result = family(*bound.args, **bound.kwargs, spatial_dims=spatial_dims, op_name=op_name)
+        # Window tables come back as strided or broadcast views; the contract hands the caller
+        # arrays it owns: C-contiguous and writable.
+        if isinstance(result, tuple):
+            return tuple(np.require(part, requirements="CW") for part in result)
+        return np.require(result, requirements="CW")
 
     op.__signature__ = signature
     op.__name__ = op.__qualname__ = op_name

@@ -4,7 +4,7 @@ when run with --backend reference."""
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, reject, strategies as st
 
 from conformance.cases import Case
 from conformance.checks import value_tolerance
@@ -85,7 +85,12 @@ def test_global_average_is_adaptive_average_to_one_and_the_mean(conformance, n):
     def relation_holds(case):
         global_average = conformance.call(case.op_name, case.input)
         adaptive = conformance.call(f"adaptive_avg_pool{n}d", case.input, output_size=1)
-        mean = case.input.astype(np.float64).mean(axis=tuple(range(-n, 0)), keepdims=True)
+        wide = case.input.astype(np.float64)
+        mean = wide.mean(axis=tuple(range(-n, 0)), keepdims=True)
+        if np.isfinite(wide).all() and not np.isfinite(mean).all():
+            # float64's own sum overflowed: this side has no mean to relate to. test_values
+            # judges such averages against the oracle's exact sum.
+            reject()
         assert_related("global_avg_pool(x) == adaptive_avg_pool(x, 1)", case, global_average, adaptive)
         assert_related("global_avg_pool(x) == mean over spatial dims", case, global_average,
                        mean.astype(case.input.dtype))
