@@ -256,12 +256,7 @@ def render_matrix(runs: dict) -> str:
         if any(cell != CELL_TEXT[None] for cell in gradient):
             rows.append([op, "gradient (vjp)"] + gradient)
     notes = [f"- {name}: not run ({why})" for name, why in runs.items() if not isinstance(why, dict)]
-    timing = [f"- {name}: {results['metadata']['backend']} {results['metadata']['backend_version']}, "
-              f"suite commit {results['metadata']['suite_commit']}, "
-              f"profile `{results['metadata']['hypothesis_profile']}`: properties "
-              f"{results['metadata']['wall_seconds']} s, whole report "
-              f"{results['metadata'].get('report_seconds', '?')} s"
-              for name, results in ran.items()]
+    timing = [_backend_line(name, results["metadata"]) for name, results in ran.items()]
     return "\n\n".join([
         "# Pooling conformance matrix",
         "Each cell is the worst verdict over the drawn cases of that op with that feature. "
@@ -270,6 +265,14 @@ def render_matrix(runs: dict) -> str:
         tabulate(rows, header, tablefmt="github"),
         "## Backends\n\n" + "\n".join(timing + notes),
     ]) + "\n"
+
+
+def _backend_line(name: str, metadata: dict) -> str:
+    whole = (f", whole report {metadata['report_seconds']} s" if "report_seconds" in metadata
+             else "")  # reports written before the report command recorded its own time
+    return (f"- {name}: {metadata['backend']} {metadata['backend_version']}, suite commit "
+            f"{metadata['suite_commit']}, profile `{metadata['hypothesis_profile']}`: properties "
+            f"{metadata['wall_seconds']} s{whole}")
 
 
 def _gradient_cell(results: dict, op: str) -> str:
