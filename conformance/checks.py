@@ -169,18 +169,26 @@ def _compare_values(observation: Observation) -> Mismatch | None:
     differs = mismatched_elements(expected, actual, bound)
     if not differs.any():
         return None
+    return first_difference(
+        "values", case, "values differ at out", expected, actual, differs, bound,
+        lambda first: f"the window reads input positions {_window_text(case, first)}")
+
+
+def first_difference(concern: str, case: Case, headline: str, expected: np.ndarray,
+                     actual: np.ndarray, differs: np.ndarray, bound, where) -> Mismatch:
+    """The mismatch of an array comparison, named by its first differing element: both values,
+    by how much, the tolerance there (`bound`, broadcast to the array; None is 0), `where(index)`
+    (which windows the element comes from), the case, and the neighbourhood of the element."""
     first = tuple(int(i) for i in np.argwhere(differs)[0])
     allowed = 0.0 if bound is None else float(np.broadcast_to(bound, expected.shape)[first])
     expected_value, actual_value = expected[first], actual[first]
-    difference = abs(float(actual_value) - float(expected_value)) if not (
-        math.isnan(float(expected_value)) or math.isnan(float(actual_value))) else math.nan
+    difference = abs(float(actual_value) - float(expected_value))  # NaN where either is NaN
     message = (
-        f"{case.op_name} values differ at out{list(first)} ({int(differs.sum())} of "
-        f"{differs.size} elements): expected {expected_value!r}, got {actual_value!r} "
-        f"(|difference| {difference:.6g} > tolerance {allowed:.6g}); the window reads input "
-        f"positions {_window_text(case, first)}; case: {case.describe()}"
+        f"{case.op_name} {headline}{list(first)} ({int(differs.sum())} of {differs.size} "
+        f"elements): expected {expected_value!r}, got {actual_value!r} (|difference| "
+        f"{difference:.6g} > tolerance {allowed:.6g}); {where(first)}; case: {case.describe()}"
     )
-    return Mismatch("values", message, _around(expected, first, case), _around(actual, first, case))
+    return Mismatch(concern, message, _around(expected, first, case), _around(actual, first, case))
 
 
 def _compare_indices(observation: Observation) -> Mismatch | None:
@@ -204,7 +212,8 @@ def _compare_indices(observation: Observation) -> Mismatch | None:
         f"{differs.size} elements): {wanted}, got {int(actual[first])}; the window reads input "
         f"positions {_window_text(case, first)}; case: {case.describe()}"
     )
-    return Mismatch("indices", message, _around(expected, first, case), _around(actual, first, case))
+    return Mismatch("indices", message, _around(expected, first, case),
+                    _around(actual, first, case))
 
 
 _COMPARISONS = {

@@ -28,7 +28,7 @@ import numpy as np
 
 from conformance.arrays import from_reference, to_reference
 from conformance.cases import Case
-from conformance.checks import Mismatch, Observation, _around, compare
+from conformance.checks import Mismatch, Observation, compare, first_difference
 from conformance.tolerance import mismatched_elements, unit_in_last_place
 from reference.dtypes import FLOAT_FORMATS
 from reference.gradients import vjp
@@ -81,15 +81,8 @@ def compare_gradient(observation: Observation) -> Mismatch | None:
     differs = mismatched_elements(expected, actual, bound)
     if not differs.any():
         return None
-    first = tuple(int(i) for i in np.argwhere(differs)[0])
-    expected_value, actual_value = expected[first], actual[first]
-    message = (
-        f"{case.op_name} gradient differs at grad_input{list(first)} ({int(differs.sum())} of "
-        f"{differs.size} elements): expected {expected_value!r}, got {actual_value!r} "
-        f"(|difference| {abs(float(actual_value) - float(expected_value)):.6g} > tolerance "
-        f"{float(bound[first]):.6g}); {_senders_text(case, first)}; case: {case.describe()}"
-    )
-    return Mismatch("gradient", message, _around(expected, first, case), _around(actual, first, case))
+    return first_difference("gradient", case, "gradient differs at grad_input", expected, actual,
+                            differs, bound, lambda first: _senders_text(case, first))
 
 
 def gradient_tolerance(case: Case, expected: np.ndarray) -> np.ndarray:
