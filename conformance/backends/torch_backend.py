@@ -108,22 +108,27 @@ class TorchBackend:
         (gradient,) = torch.autograd.grad(values, tensor, upstream)
         return to_numpy(gradient)
 
+    # The max pooling ops whose backward scatters through the forward's indices unchecked.
+    UNCHECKED_MAX_POOL_BACKWARD = ("max_pool1d", "max_pool2d", "max_pool3d")
+
     def _refuse_writes_past_the_gradient(self, op_name, tensor, args, kwargs) -> None:
         """torch's max pooling backward adds each upstream gradient at the forward's index with
         no bounds check (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp). For a window with
-        no input element that index lies past its plane, so the last plane's write lands past
-        the end of the gradient tensor and corrupts the heap (the process may abort). Such a case
-        is not run: it is unsupported, and the deviation registry says why."""
+        no input element that index lies outside its plane (past it, from eager's forward), so
+        the write lands outside the gradient tensor and corrupts the heap (the process may
+        abort). Such a case is not run: it is unsupported, and the deviation registry says why."""
+        if op_name not in self.UNCHECKED_MAX_POOL_BACKWARD:
+            return
         spatial_dims = int(op_name[-2])
         arguments = {**op_arguments(op_name, *args, **kwargs), "return_indices": True}
         with torch.no_grad():
             _, indices = self._call("max_pool", spatial_dims, tensor, (), arguments)
         plane_size = math.prod(tensor.shape[-spatial_dims:])
-        if indices.numel() and int(indices.max()) >= plane_size:
+        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
             raise NotImplementedError(
-                f"not run: torch's {op_name} backward would write past the gradient tensor "
-                f"(the forward's index {int(indices.max())} names no element of a plane of "
-                f"{plane_size}, a window with no input element)"
+                f"not run: the {op_name} backward would write outside the gradient tensor "
+                f"(the forward's indices run {int(indices.min())}..{int(indices.max())}, a plane "
+                f"of {plane_size} elements 0..{plane_size - 1})"
             )
 
     def _tensor(self, array: np.ndarray, spatial_dims: int) -> torch.Tensor:

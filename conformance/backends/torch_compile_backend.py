@@ -20,7 +20,6 @@ Hypothesis profile.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 import types
@@ -31,7 +30,6 @@ import torch._functorch.config
 from torch._inductor.compile_fx import compile_fx, compile_fx_inner
 
 from conformance.backends.torch_backend import TorchBackend
-from reference.pooling import op_arguments
 
 # Static shapes: a case's result then depends on the case alone, not on which shapes its key was
 # compiled for before (dynamic=None, torch.compile's default, compiles a key's second shape
@@ -110,30 +108,16 @@ class TorchCompileBackend(TorchBackend):
             )
         return gradient
 
-    def _refuse_writes_past_the_gradient(self, op_name, tensor, args, kwargs) -> None:
-        """Inductor has no max_pool3d backward of its own (`make_fallback(
-        aten.max_pool3d_with_indices_backward)`, torch/_inductor/lowering.py): eager torch's
-        kernel scatters through the indices of Inductor's forward with no bounds check
-        (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp), and those name the padding for a
-        window without input or one whose elements are all -inf (registry entries
-        max-pool-empty-window-index-from-padding, max-pool-index-names-padding-tied-with-lowest):
-        a negative index writes before the plane, past the gradient for the first one (a
-        segmentation fault). Such a case, or one whose index lies past the plane, is not run. The
-        1-d and 2-d backward is a decomposition to scatter_add (`max_pool2d_with_indices_backward`,
-        torch/_decomp/decompositions.py) whose indexing Inductor bounds-checks, so those run and
-        raise."""
-        if op_name != "max_pool3d":
-            return
-        arguments = {**op_arguments(op_name, *args, **kwargs), "return_indices": True}
-        with torch.no_grad():
-            _, indices = self._call("max_pool", 3, tensor, (), arguments)
-        plane_size = math.prod(tensor.shape[-3:])
-        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
-            raise NotImplementedError(
-                f"not run: eager torch's max_pool3d backward, which Inductor calls, would write "
-                f"outside the gradient's plane (Inductor's forward index "
-                f"{int(indices.min())}..{int(indices.max())} for a plane of {plane_size})"
-            )
+    # Inductor has no max_pool3d backward of its own (`make_fallback(
+    # aten.max_pool3d_with_indices_backward)`, torch/_inductor/lowering.py): eager torch's kernel
+    # scatters through the indices of Inductor's forward unchecked, and those name the padding
+    # for a window without input or one whose elements are all -inf (registry entries
+    # max-pool-empty-window-index-from-padding, max-pool-index-names-padding-tied-with-lowest): a
+    # negative index writes before the plane, before the gradient for the first one (a
+    # segmentation fault), so such cases are not run (`_refuse_writes_past_the_gradient`). The
+    # 1-d and 2-d backward is a decomposition to scatter_add (`max_pool2d_with_indices_backward`,
+    # torch/_decomp/decompositions.py) whose indexing Inductor bounds-checks: those run, and raise.
+    UNCHECKED_MAX_POOL_BACKWARD = ("max_pool3d",)
 
     def _call_torch(self, family, spatial_dims, tensor, args, kwargs):
         if (_INT8_AVERAGE_OVERRUNS and family == "avg_pool" and spatial_dims < 3
