@@ -14,9 +14,9 @@ import sys
 import time
 import warnings
 
-from conformance.deviations import Registry
-from conformance.mutants import MUTANTS
-from conformance.mutation import kill
+from conformance.engine.deviations import Registry
+from conformance.selfcheck.mutants import MUTANTS
+from conformance.selfcheck.mutation import kill
 
 
 def main(argv=None) -> int:

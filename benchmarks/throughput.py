@@ -3,12 +3,12 @@ alone, where the time goes, and what the oracle costs per output element.
 
     OMP_NUM_THREADS=1 python benchmarks/throughput.py [--profile ci] [--backend torch]
 
-Every property runs in this process as pytest runs it (conformance.mutation.property_calls, the
+Every property runs in this process as pytest runs it (conformance.selfcheck.mutation.property_calls, the
 plain `Suite`), once against BACKEND and once against the `reference` backend (the oracle judging
 itself). Hypothesis' observability hook counts the examples and times, for each, drawing it
 through the suite's strategies and executing the property's body; inside the body, wrapped calls
 time the oracle's forward and vjp, the backend, and region features
-(conformance.regions.case_features), and the rest of the body is the suite's own comparing,
+(conformance.engine.regions.case_features), and the rest of the body is the suite's own comparing,
 tolerance and registry code. What neither covers of the wall time is Hypothesis' engine itself.
 Numbers are measurements of one run on this machine, not limits.
 """
@@ -33,14 +33,14 @@ from hypothesis.internal.observability import (  # noqa: E402
     add_observability_callback, remove_observability_callback,
 )
 
-import conformance.checks  # noqa: E402
-import conformance.gradients  # noqa: E402
-import conformance.plugin  # noqa: E402
+import conformance.engine.checks  # noqa: E402
+import conformance.engine.gradients  # noqa: E402
+import conformance.runner.suite  # noqa: E402
 import reference  # noqa: E402
-from conformance.backend import builtin_deviations_file, load_backend  # noqa: E402
-from conformance.deviations import Registry  # noqa: E402
-from conformance.mutation import property_calls  # noqa: E402
-from conformance.plugin import ConformanceFailure, Suite  # noqa: E402
+from conformance.backends.loading import builtin_deviations_file, load_backend  # noqa: E402
+from conformance.engine.deviations import Registry  # noqa: E402
+from conformance.selfcheck.mutation import property_calls  # noqa: E402
+from conformance.runner.suite import ConformanceFailure, Suite  # noqa: E402
 
 
 class Clock:
@@ -78,7 +78,7 @@ class TimedBackend:
 
 
 class TimedOracle:
-    """The `reference` module as conformance.checks sees it, each op timed as `oracle`."""
+    """The `reference` module as conformance.engine.checks sees it, each op timed as `oracle`."""
 
     def __init__(self, clock: Clock):
         self._clock = clock
@@ -103,10 +103,10 @@ def measure(backend_spec: str, registry: Registry) -> dict:
                 examples.append(observation.timing)
 
         patches = {
-            (conformance.checks, "reference"): TimedOracle(clock),
-            (conformance.gradients, "vjp"): clock.timed("oracle", conformance.gradients.vjp),
-            (conformance.plugin, "case_features"):
-                clock.timed("features", conformance.plugin.case_features),
+            (conformance.engine.checks, "reference"): TimedOracle(clock),
+            (conformance.engine.gradients, "vjp"): clock.timed("oracle", conformance.engine.gradients.vjp),
+            (conformance.runner.suite, "case_features"):
+                clock.timed("features", conformance.runner.suite.case_features),
         }
         originals = {target: getattr(*target) for target in patches}
         for (module, attribute), replacement in patches.items():

@@ -16,16 +16,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 import conformance
-from conformance.backend import (
+from conformance.backends.loading import (
     BUILTIN_BACKENDS, BUILTIN_PROFILES, BackendError, available_backends, builtin_deviations_file,
     load_backend,
 )
-from conformance.claims import evaluate_claims
-from conformance.deviations import Registry
-from conformance.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
-from conformance.regions import case_features
-from conformance.results import Results, save, write_atomically
-from conformance.shrinking import smallest_known_case
+from conformance.claims.notebook import evaluate_claims
+from conformance.engine.deviations import Registry
+from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
+from conformance.engine.regions import case_features
+from conformance.runner.results import Results, save, write_atomically
+from conformance.runner.shrinking import smallest_known_case
 from reports.markdown import render, render_matrix
 
 PROPERTIES = Path(conformance.__file__).parent / "properties"

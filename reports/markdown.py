@@ -1,4 +1,4 @@
-"""Rendering a run's results (conformance.results JSON) as a GitHub-flavoured markdown report."""
+"""Rendering a run's results (conformance.runner.results JSON) as a GitHub-flavoured markdown report."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections import Counter
 from tabulate import tabulate
 
 import reference
-from conformance.regions import REGIONS
-from conformance.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
+from conformance.engine.regions import REGIONS
+from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
 
 VERDICT_TEXT = {
     "conforms": "conforms",
@@ -141,7 +141,7 @@ def repro_snippet(finding: dict, backend_spec: str) -> str:
     lines = [
         "```python",
         "import ml_dtypes, numpy as np",
-        "from conformance.backend import load_backend",
+        "from conformance.backends.loading import load_backend",
         f"x = np.array({finding['input_literal']}, dtype={dtype_expression})"
         f".reshape({tuple(finding['input_shape'])})",
     ]

@@ -1,6 +1,6 @@
 """The suite must fail on a backend that breaks one rule, naming the region where it broke.
 
-Each backend here is torch with one bug (conformance.mutants), loaded by `module:attribute` as an
+Each backend here is torch with one bug (conformance.selfcheck.mutants), loaded by `module:attribute` as an
 outside team's backend would be, and run through pytest as a user would run it. (Every mutant's
 kill is checked in-process by tests/test_mutants_killed.py.)
 """
@@ -30,7 +30,7 @@ def run_suite(backend: str, selection: str) -> subprocess.CompletedProcess:
     ("avg_divisor_counts_ceil_overhang", "test_values and avg_pool2d", "ceil_overhang"),
 ])
 def test_a_broken_rule_fails_the_suite_and_names_its_region(mutant, selection, region):
-    result = run_suite(f"conformance.mutants:{mutant}", selection)
+    result = run_suite(f"conformance.selfcheck.mutants:{mutant}", selection)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output[-3000:]
     assert "new deviation" in output, output[-3000:]

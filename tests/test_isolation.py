@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.cases import Case
-from conformance.checks import compare, observe
-from conformance.isolation import IsolatedBackend
-from conformance.regions import case_features
-from conformance.results import validity_classification
+from conformance.engine.cases import Case
+from conformance.engine.checks import compare, observe
+from conformance.runner.isolation import IsolatedBackend
+from conformance.engine.regions import case_features
+from conformance.runner.results import validity_classification
 from tests import bad_backends
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import reference
-from conformance import mutants
-from conformance.backend import load_backend
+from conformance.selfcheck import mutants
+from conformance.backends.loading import load_backend
 from conformance.backends.reference_backend import ReferenceBackend
 from conformance.backends.torch_backend import functional
-from conformance.mutants import MUTANTS
+from conformance.selfcheck.mutants import MUTANTS
 
 TORCH = functional()
 ORACLE = ReferenceBackend()
@@ -68,7 +68,7 @@ def test_witness_shows_the_bug(name):
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_loads_as_a_backend_spec(name):
-    backend = load_backend(f"conformance.mutants:{identifier(name)}")
+    backend = load_backend(f"conformance.selfcheck.mutants:{identifier(name)}")
     assert backend.name == f"mutant:{name}"
     assert "mutant" in backend.version
     assert backend.mutant is MUTANTS[name]

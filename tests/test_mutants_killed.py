@@ -4,10 +4,10 @@ where the correct torch backend passes. benchmarks/kill_table.py prints the same
 import pytest
 from hypothesis import settings
 
-from conformance.deviations import Registry
-from conformance.mutants import MUTANTS
-from conformance.mutation import kill
-from conformance.profiles import default_profile
+from conformance.engine.deviations import Registry
+from conformance.selfcheck.mutants import MUTANTS
+from conformance.selfcheck.mutation import kill
+from conformance.runner.profiles import default_profile
 
 
 @pytest.fixture(scope="module")

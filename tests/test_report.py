@@ -25,7 +25,7 @@ def write_report(directory, backend, select, deviations=TORCH_DEVIATIONS):
 
 def test_a_broken_rule_is_reported_with_its_region_a_shrunk_case_and_a_working_repro(tmp_path):
     markdown, results = write_report(
-        tmp_path, "conformance.mutants:avg_divisor_counts_ceil_overhang", "test_values and avg_pool1d")
+        tmp_path, "conformance.selfcheck.mutants:avg_divisor_counts_ceil_overhang", "test_values and avg_pool1d")
     new = [f for f in results["findings"] if f["status"] == "new"]
     assert new and new[0]["shrunk"], results["findings"]
     assert "ceil_overhang" in new[0]["regions"]
@@ -47,7 +47,7 @@ def assert_first_repro_shows_a_difference(markdown: str) -> str:
 
 def test_a_backward_bug_gets_a_gradient_row_and_a_repro_that_computes_the_gradient(tmp_path):
     markdown, results = write_report(
-        tmp_path, "conformance.mutants:avg_backward_divisor_counts_ceil_overhang",
+        tmp_path, "conformance.selfcheck.mutants:avg_backward_divisor_counts_ceil_overhang",
         "test_gradient and avg_pool1d")
     new = [f for f in results["findings"] if f["status"] == "new"]
     assert new and new[0]["concern"] == "gradient" and new[0]["grad_output_literal"], new
@@ -112,7 +112,7 @@ def test_the_matrix_has_a_column_per_backend_a_gradient_row_and_says_what_did_no
 def test_a_report_is_written_with_the_permissions_of_any_new_file(tmp_path):
     import os
 
-    from conformance.results import write_atomically
+    from conformance.runner.results import write_atomically
 
     umask = os.umask(0o022)
     try:

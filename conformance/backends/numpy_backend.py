@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import reference
-from conformance.arrays import dtype_name
+from conformance.engine.arrays import dtype_name
 from reference import parameters
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)

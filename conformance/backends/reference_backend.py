@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import reference
-from conformance.arrays import from_reference, to_reference
+from conformance.engine.arrays import from_reference, to_reference
 from reference import gradients
 
 

@@ -63,7 +63,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import reference  # noqa: E402
-from conformance.arrays import dtype_name  # noqa: E402
+from conformance.engine.arrays import dtype_name  # noqa: E402
 from reference import parameters  # noqa: E402
 from reference.dtypes import is_integer  # noqa: E402
 from reference.windows import INPUT, PADDING, adaptive_windows, sliding_windows  # noqa: E402

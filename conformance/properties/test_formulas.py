@@ -4,7 +4,7 @@ its test pins the verdict and the counterexample, worked by hand below."""
 import pytest
 from hypothesis import given
 
-from conformance.formulas import (
+from conformance.claims.formulas import (
     FORMULAS_BY_ID, AxisConfiguration, axis_configurations, enumerated_length,
     smallest_counterexample,
 )

@@ -7,7 +7,6 @@ A backend without `vjp` (docs/backend-interface.md) is unsupported here, as is o
 """
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
@@ -15,41 +14,17 @@ from hypothesis import given, reject, strategies as st
 from hypothesis.extra import numpy as npst
 
 import reference
-from conformance.cases import Case
-from conformance.ops import AVERAGING_FAMILIES, OPS
+from conformance.engine.cases import Case
+from conformance.engine.ops import AVERAGING_FAMILIES, OPS
 from conformance.properties.test_pooling import run_property
-from conformance.strategies import cases, dtypes, element_values
+from conformance.engine.strategies import cases, gradient_cases, output_shape
 from reference.dtypes import FLOAT_FORMATS
-from reference.pooling import op_windows, pooled_shape
 
 AVERAGING_OPS = [name for name, op in OPS.items() if op.family in AVERAGING_FAMILIES]
 # Integers as floats: central differences need a finite point; window sums are exact, so only
 # the divisions round; and nothing is subnormal, where rounding stops being relative.
 SMALL_INTEGERS = st.integers(-1000, 1000).map(float)
 FLOAT64 = st.just("float64")
-
-
-def output_shape(case: Case) -> tuple[int, ...]:
-    return pooled_shape(case.input.shape, op_windows(case.op_name, case.input.shape, **case.kwargs))
-
-
-def upstream_values(dtype: str) -> st.SearchStrategy[float]:
-    """Finite, at most max/64 of the dtype (`element_values`): an element receives at most 64
-    contributions (4 windows per axis hold it, in 3-D), so no exact sum of them overflows. And
-    normal, never zero or subnormal: an upstream gradient sent to the wrong element must differ
-    from nothing by more than the tolerance, or a misrouting bug would go unseen."""
-    smallest_normal = math.ldexp(1, FLOAT_FORMATS[dtype].min_exponent)
-    return element_values(dtype, "mixed").map(
-        lambda value: value if abs(value) >= smallest_normal else math.copysign(1.0, value))
-
-
-@st.composite
-def gradient_cases(draw, op_name: str) -> Case:
-    """A float case of `op_name` with an upstream gradient of its output's shape."""
-    case = draw(cases(op_name, dtype_strategy=dtypes(allow_integers=False)))
-    upstream = draw(npst.arrays(np.float64, output_shape(case),
-                                elements=upstream_values(case.dtype)))
-    return dataclasses.replace(case, grad_output=upstream.astype(case.input.dtype))
 
 
 @st.composite

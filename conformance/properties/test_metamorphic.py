@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import given, reject, strategies as st
 
-from conformance.cases import Case
-from conformance.checks import value_tolerance
-from conformance.strategies import (
+from conformance.engine.cases import Case
+from conformance.engine.checks import value_tolerance
+from conformance.engine.strategies import (
     MAX_LENGTH, WIDE_FLOAT_DTYPES, cases, dtypes, input_arrays, leading_shapes,
 )
-from conformance.tolerance import mismatched_elements
+from conformance.engine.tolerance import mismatched_elements
 
 DIMS = [1, 2, 3]
 

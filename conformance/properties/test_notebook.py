@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conformance.claims import avg_has_no_dilation_claim, global_average_claim
+from conformance.claims.notebook import avg_has_no_dilation_claim, global_average_claim
 
 
 def test_notebook_example_maxpool2d_2x2_on_1x4x4(conformance):

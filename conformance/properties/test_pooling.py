@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 
 import reference
-from conformance.ops import OPS
-from conformance.strategies import cases
+from conformance.engine.ops import OPS
+from conformance.engine.strategies import cases
 
 OPS_WITH_INDICES = [name for name, op in OPS.items() if op.has_indices]
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 
 import reference
-from conformance.strategies import invalid_cases
+from conformance.engine.strategies import invalid_cases
 
 
 @pytest.mark.parametrize("op_name", reference.OP_NAMES)

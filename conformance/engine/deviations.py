@@ -1,7 +1,7 @@
 """The known-deviation registry: where a backend departs from the oracle, and why.
 
 A deviation is keyed by a *signature*, a predicate over the case's features
-(conformance.regions.case_features), never by a test id: Hypothesis may or may not draw a failing
+(conformance.engine.regions.case_features), never by a test id: Hypothesis may or may not draw a failing
 case on a run, so per-test xfails are flaky, while a signature decides each drawn case
 deterministically. The registry is strict both ways:
 
@@ -44,9 +44,9 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from conformance.regions import REGIONS
+from conformance.engine.regions import REGIONS
 
-BUILTIN_DIRECTORY = Path(__file__).parent / "deviations"
+BUILTIN_DIRECTORY = Path(__file__).parents[1] / "deviations"
 MATCHABLE_FEATURES = (
     "op", "family", "spatial_dims", "dtype", "ceil_mode", "count_include_pad",
     "divisor_override", "return_indices", *REGIONS,

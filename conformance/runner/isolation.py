@@ -16,7 +16,7 @@ import signal
 
 import numpy as np
 
-from conformance.checks import CallDidNotReturn, describe_error
+from conformance.engine.checks import CallDidNotReturn, describe_error
 
 # fork: a restarted worker inherits the already imported backend instead of importing it again
 # (torch takes seconds), which matters when Hypothesis shrinks a crashing case.

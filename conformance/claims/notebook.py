@@ -12,10 +12,10 @@ import numpy as np
 from hypothesis import find, settings
 from hypothesis.errors import NoSuchExample
 
-from conformance.cases import Case
-from conformance.checks import compare, observe
-from conformance.formulas import FORMULAS_BY_ID, enumerated_length, smallest_counterexample
-from conformance.strategies import WIDE_FLOAT_DTYPES, cases
+from conformance.engine.cases import Case
+from conformance.engine.checks import compare, observe
+from conformance.claims.formulas import FORMULAS_BY_ID, enumerated_length, smallest_counterexample
+from conformance.engine.strategies import WIDE_FLOAT_DTYPES, cases
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from _pytest.outcomes import Skipped
 from hypothesis import Phase, settings
 
 from conformance.backends.torch_backend import functional
-from conformance.deviations import Registry
-from conformance.plugin import ConformanceFailure, Suite
+from conformance.engine.deviations import Registry
+from conformance.runner.suite import ConformanceFailure, Suite
 
 PROPERTY_MODULES = (
     "conformance.properties.test_pooling",
@@ -116,7 +116,7 @@ def kill(mutant, registry: Registry, profile: str = "ci", shrink: bool = True) -
         chosen, phases=[phase for phase in chosen.phases if phase is not Phase.shrink]))
     settings.load_profile("mutation-kill")
     backend = mutant()
-    suite = _CountingSuite(backend, f"conformance.mutants:{mutant.name}", registry)
+    suite = _CountingSuite(backend, f"conformance.selfcheck.mutants:{mutant.name}", registry)
     calls = sorted(property_calls(), key=lambda call: _priority(call[0], call[2], mutant))
     started = time.perf_counter()
     for name, function, kwargs in calls:

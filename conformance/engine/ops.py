@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import reference
 
-# How values are compared (conformance.tolerance): a choice is exact, an average is bounded.
+# How values are compared (conformance.engine.tolerance): a choice is exact, an average is bounded.
 CHOOSING_FAMILIES = ("max_pool", "min_pool", "adaptive_max_pool")
 AVERAGING_FAMILIES = ("avg_pool", "adaptive_avg_pool", "global_avg_pool")
 SLIDING_FAMILIES = ("max_pool", "min_pool", "avg_pool")

@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.cases import Case
-from conformance.regions import REGIONS
+from conformance.engine.cases import Case
+from conformance.engine.regions import REGIONS
 
 # Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
 # case of the cell ran at all.

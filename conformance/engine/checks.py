@@ -12,16 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 
 import reference
-from conformance.arrays import from_reference, to_reference
-from conformance.cases import Case
-from conformance.tolerance import average_bound, mismatched_elements
+from conformance.engine.arrays import from_reference, to_reference
+from conformance.engine.cases import Case
+from conformance.engine.tolerance import average_bound, mismatched_elements
 from reference.pooling import op_windows
 
 CONCERNS = ("shape", "dtype", "values", "indices")
 
 
 class CallDidNotReturn(Exception):
-    """The backend call killed its process or outran its time limit (conformance.isolation).
+    """The backend call killed its process or outran its time limit (conformance.runner.isolation).
     Neither is a way of rejecting arguments, valid or not: both are findings of their own."""
 
 
@@ -227,7 +227,7 @@ _COMPARISONS = {
 
 
 def value_tolerance(case: Case, expected: np.ndarray):
-    """Per-element tolerance of the case's values (conformance.tolerance); None means exact."""
+    """Per-element tolerance of the case's values (conformance.engine.tolerance); None means exact."""
     if case.op.chooses or case.dtype.startswith(("int", "uint")):
         return None
     magnitudes = np.abs(case.input.astype(np.float64))

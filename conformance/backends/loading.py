@@ -49,7 +49,7 @@ BUILTIN_DEVIATIONS = {
 }
 
 
-# Backends that compile per case need a smaller example budget than `ci` (conformance.profiles).
+# Backends that compile per case need a smaller example budget than `ci` (conformance.runner.profiles).
 BUILTIN_PROFILES = {"torch-compile": "compile", "torch-compile-channels-last": "compile",
                     "torch-compile-noncontiguous": "compile"}
 

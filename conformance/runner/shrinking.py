@@ -9,9 +9,9 @@ from __future__ import annotations
 from hypothesis import find, settings
 from hypothesis.errors import NoSuchExample
 
-from conformance.plugin import observe_and_compare
-from conformance.regions import case_features
-from conformance.strategies import cases, invalid_cases
+from conformance.engine.regions import case_features
+from conformance.engine.strategies import cases, gradient_cases, invalid_cases
+from conformance.runner.suite import observe_and_compare
 
 
 def smallest_known_case(backend, registry, deviation_id: str, op_name: str, concern: str,
@@ -27,8 +27,6 @@ def smallest_known_case(backend, registry, deviation_id: str, op_name: str, conc
         return verdict.outcome == "known" and deviation_id in {d.id for d in verdict.deviations}
 
     if concern == "gradient":
-        from conformance.properties.test_gradients import gradient_cases
-
         strategy = gradient_cases(op_name)
     elif concern == "validity":
         strategy = invalid_cases(op_name).map(lambda drawn: drawn[0])

@@ -26,10 +26,10 @@ import math
 
 import numpy as np
 
-from conformance.arrays import from_reference, to_reference
-from conformance.cases import Case
-from conformance.checks import Mismatch, Observation, compare, first_difference
-from conformance.tolerance import mismatched_elements, unit_in_last_place
+from conformance.engine.arrays import from_reference, to_reference
+from conformance.engine.cases import Case
+from conformance.engine.checks import Mismatch, Observation, compare, first_difference
+from conformance.engine.tolerance import mismatched_elements, unit_in_last_place
 from reference.dtypes import FLOAT_FORMATS
 from reference.gradients import vjp
 from reference.pooling import op_windows

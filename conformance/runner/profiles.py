@@ -37,7 +37,7 @@ settings.register_profile(
 
 
 # Examples a report spends, per known deviation, searching for its minimal case
-# (conformance.shrinking), and on the claims judged through the backend (conformance.claims).
+# (conformance.runner.shrinking), and on the claims judged through the backend (conformance.claims.notebook).
 # A compiling backend pays a compile for nearly every one, so it gets the profile's own budget.
 SEARCH_EXAMPLES = {"ci": 1000, "dev": 1000, "thorough": 1000, "compile": EXAMPLES["compile"] * 2}
 CLAIM_EXAMPLES = {"ci": 200, "dev": 200, "thorough": 200, "compile": EXAMPLES["compile"] * 2}

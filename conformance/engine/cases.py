@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from conformance.arrays import dtype_name
-from conformance.ops import OPS, Op
+from conformance.engine.arrays import dtype_name
+from conformance.engine.ops import OPS, Op
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,70 @@
+"""The regions: named facts about a case, each with what it means.
+
+Deviation signatures match on them (conformance.engine.deviations) and the report's coverage table
+counts them; conformance.engine.regions.features decides, case by case, which hold.
+"""
+
+from __future__ import annotations
+
+
+
+
+# Listed in the report's coverage table in this order.
+REGIONS = {
+    "ceil_overhang": "a window runs past the padded input (ceil mode)",
+    "dropped_last_window": "ceil mode's extra window starts in the right padding and is dropped",
+    "window_without_input": "a window holds no input element (all padding, with dilation)",
+    "mostly_padding_window": "a window holds more padding or overhang than input",
+    "padding": "padding > 0 on some axis",
+    "dilation": "dilation > 1 on some axis",
+    "stride_gt_kernel": "stride > kernel on some axis (gaps between windows)",
+    "input_shorter_than_kernel": "the unpadded input is shorter than the kernel on some axis",
+    "adaptive_nondividing": "adaptive output size does not divide the input on some axis",
+    "adaptive_output_larger": "adaptive output larger than the input on some axis",
+    "adaptive_output_one": "adaptive output size 1 on every axis (a global pool)",
+    "nan": "the input holds a NaN",
+    "infinity": "the input holds an infinity",
+    "negative_zero": "the input holds -0.0",
+    "nan_in_window": "a window holds a NaN",
+    "several_nan_in_window": "a window holds two or more NaNs",
+    "tie_in_window": "a window's max (or min) is held by two or more elements",
+    "window_sum_overflows": "the sum of |x| over a window exceeds the dtype's largest value",
+    "no_full_window": "ceil mode, and no full window fits the padded input on some axis",
+    "invalid_arguments": "the oracle rejects the arguments (invalid-argument properties)",
+    "wrong_rank": "the input is neither (C, *spatial) nor (N, C, *spatial)",
+    "rank_too_high": "the input has more dimensions than (N, C, *spatial)",
+    "empty_channels": "the channel dimension is 0",
+    "empty_spatial": "a spatial dimension is 0",
+    "unbatched": "the input has no batch dimension",
+    "empty_batch": "the batch dimension is 0",
+    "nan_not_first_in_window": "a window holds a NaN but does not start with one (window order)",
+    "window_all_lowest": "a window's input elements are all -inf (all +inf for min pooling)",
+    "subnormal_result": "an output element is subnormal (a window's max, min or mean)",
+    "subnormal_kernel_mean": "a window's sum divided by the kernel volume is subnormal",
+    "span_exceeds_padded_input": "the dilated kernel is longer than the padded input on some axis",
+    "span_exceeds_padded_input_by_stride":
+        "the dilated kernel is longer than the padded input by a stride or more on some axis",
+    "span_exceeds_padded_input_by_two_strides":
+        "the dilated kernel is longer than the padded input by two strides or more on some axis",
+    "kernel_covers_input":
+        "kernel = input size, stride 1, no padding or dilation on every axis (one whole window)",
+    "unit_stride_and_dilation": "stride 1 and dilation 1 on every axis",
+    "window_all_nan": "a max (min) window's input elements are all NaN",
+    "overhang_at_least_two": "a window runs two or more positions past the padded input",
+    "constant_input": "every element of the input is the same number",
+    "nan_beside_number_in_window": "a window holds both a NaN and a number (any op)",
+    "nan_beside_non_nan_sum": "a window holds a NaN and numbers whose sum is not NaN",
+    "uneven_padding": "the padding differs between spatial axes",
+    "padding_above_half_kernel": "padding > kernel_size / 2 on some axis",
+    "padding_at_least_kernel": "padding >= kernel_size on some axis",
+    "adaptive_output_zero": "adaptive output size 0 on some axis (an empty output)",
+    "subnormal_decides_choice":
+        "reading subnormal numbers as zero changes which element a max (min) window chooses",
+    "window_sum_inexact_in_dtype":
+        "a 16-bit float window's sum may round or overflow when accumulated in its dtype",
+    "subnormal_gradient":
+        "a gradient case's share of an upstream gradient, or an element of the gradient, is "
+        "subnormal",
+    "window_sum_rounds_in_dtype":
+        "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
+}

@@ -1,0 +1,92 @@
+"""Shapes and hyperparameters: leading dims, per-axis windows with at least one full window, and
+the keyword arguments of sliding and adaptive pooling, leaning toward the regions where
+implementations differ (ceil overhang, padding-only windows, dilation, stride > kernel, adaptive
+sizes that do not divide the input)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+# Largest spatial extent per number of spatial dims: keeps a 3-d oracle call near a millisecond.
+MAX_LENGTH = {1: 12, 2: 7, 3: 5}
+
+
+@st.composite
+def leading_shapes(draw) -> tuple[int, ...]:
+    """(N, C) for a batched input or (C,) for an unbatched one; N = 0 (an empty batch) is valid."""
+    channels = draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        return (channels,)
+    return (draw(st.sampled_from([1, 2, 1, 0])), channels)
+
+
+@st.composite
+def sliding_axes(draw, spatial_dims: int, allow_dilation: bool):
+    """Per axis: (length, kernel, stride, padding, dilation), with at least one full window."""
+    axes = []
+    for _ in range(spatial_dims):
+        longest = MAX_LENGTH[spatial_dims]
+        dilation = draw(st.sampled_from([1, 2, 1, 3])) if allow_dilation else 1
+        kernel = draw(st.integers(1, min(4, (longest - 1) // dilation + 1)))
+        # The largest padding often: with dilation it leaves windows of padding alone.
+        padding = draw(st.one_of(st.integers(0, kernel // 2), st.just(kernel // 2)))
+        stride = draw(st.one_of(st.integers(1, kernel + 2), st.just(kernel), st.integers(2, 3)))
+        span = dilation * (kernel - 1) + 1
+        shortest = max(1, span - 2 * padding)
+        length = draw(st.one_of(st.integers(shortest, max(shortest, longest)), st.just(shortest)))
+        if draw(st.booleans()):
+            # Leave a remainder after the last full window: ceil mode then overhangs or drops.
+            full_windows_end = span + ((length + 2 * padding - span) // stride) * stride
+            remainder = length + 2 * padding - full_windows_end
+            if remainder == 0 and stride > 1 and length + 1 <= longest:
+                length += 1
+        axes.append((length, kernel, stride, padding, dilation))
+    return axes
+
+
+@st.composite
+def per_axis_argument(draw, values: tuple[int, ...]):
+    """An int when every axis agrees (sometimes), else a tuple: both spellings are torch's."""
+    if len(set(values)) == 1 and draw(st.booleans()):
+        return values[0]
+    return tuple(values)
+
+
+@st.composite
+def sliding_kwargs(draw, op, axes) -> dict:
+    """kernel_size, stride, padding, ... for max/min/avg pooling; defaults sometimes omitted."""
+    lengths, kernels, strides, paddings, dilations = zip(*axes)
+    kwargs = {"kernel_size": draw(per_axis_argument(kernels))}
+    if strides != kernels or draw(st.booleans()):
+        kwargs["stride"] = draw(per_axis_argument(strides))
+    if any(paddings) or draw(st.booleans()):
+        kwargs["padding"] = draw(per_axis_argument(paddings))
+    if "dilation" in op.parameters and (any(d > 1 for d in dilations) or draw(st.booleans())):
+        kwargs["dilation"] = draw(per_axis_argument(dilations))
+    ceil_mode = draw(st.one_of(st.just(True), st.booleans()))  # ceil mode is where bugs live
+    if ceil_mode or draw(st.booleans()):
+        kwargs["ceil_mode"] = ceil_mode
+    if op.family == "avg_pool":
+        kwargs["count_include_pad"] = draw(st.booleans())
+        if "divisor_override" in op.parameters and draw(st.integers(0, 3)) == 0:
+            kwargs["divisor_override"] = draw(st.sampled_from([1, 2, 3, 7, -2]))
+    if op.has_indices:
+        kwargs["return_indices"] = draw(st.booleans())
+    return kwargs
+
+
+@st.composite
+def adaptive_output_sizes(draw, lengths: tuple[int, ...]):
+    """Per axis: a size that may not divide the input, may exceed it, or None (keep the input's;
+    2-d and 3-d only, as torch documents)."""
+    sizes = []
+    for length in lengths:
+        size = draw(st.one_of(
+            st.integers(1, length + 3),
+            st.sampled_from([length, 1]),
+            st.none() if len(lengths) > 1 else st.nothing(),
+        ))
+        sizes.append(size)
+    if len(set(sizes)) == 1 and sizes[0] is not None and draw(st.booleans()):
+        return sizes[0]
+    return tuple(sizes)
