@@ -29,6 +29,11 @@ BUILTIN_BACKENDS = {
     "onnx-reference": "conformance.backends.onnx_reference_backend:OnnxReferenceBackend",
     "jax": "conformance.backends.jax_backend:JaxBackend",
     "tensorflow": "conformance.backends.tensorflow_backend:TensorFlowBackend",
+    "tinygrad": "conformance.backends.tinygrad_backend:TinygradBackend",
+    "mlx": "conformance.backends.mlx_backend:MlxBackend",
+    "paddle": "conformance.backends.paddle_backend:PaddleBackend",
+    "flax": "conformance.backends.flax_backend:FlaxBackend",
+    "torch-export": "conformance.backends.torch_export_backend:exported",
 }
 
 # Built-in backends describe their own known deviations (conformance/deviations/<file>); a
@@ -46,6 +51,11 @@ BUILTIN_DEVIATIONS = {
     "onnx-reference": "onnx-reference.toml",
     "jax": "jax.toml",
     "tensorflow": "tensorflow.toml",
+    "tinygrad": "tinygrad.toml",
+    "mlx": "mlx.toml",
+    "paddle": "paddle.toml",
+    "flax": "flax.toml",
+    "torch-export": "torch-export.toml",
 }
 
 
