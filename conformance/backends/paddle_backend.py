@@ -21,7 +21,9 @@ A dtype without a CPU kernel (Paddle 3.3 pools float16, float32 and float64 only
 NotImplementedError with Paddle's message. Everything else is Paddle's: what it accepts or
 rejects (arguments go through as torch received them), its accumulation and its choices. bfloat16
 inputs enter Paddle as float32 cast with `astype('bfloat16')` (exact), as `paddle.to_tensor`
-takes no ml_dtypes array. The backward pass (`vjp`) is `paddle.grad` of the forward's values.
+takes no ml_dtypes array. The backward pass (`vjp`) is `paddle.grad` of the forward's values;
+a max-pooling case whose forward mask leaves the plane is not run (NotImplementedError), as
+Paddle's backward would scatter outside the gradient (see `_refuse_writes_outside_the_gradient`).
 """
 
 from __future__ import annotations
@@ -110,6 +112,22 @@ def _call(family: str, dims: int, x, arguments: dict):
     return result
 
 
+def _refuse_writes_outside_the_gradient(family, dims, input, arguments) -> None:
+    """Paddle's max-pooling backward scatters each upstream gradient to the forward's mask
+    index (`MaxPool{2,3}dWithIndexGradFunctor`, paddle/phi/kernels/funcs/pooling.cc). A window
+    whose elements never beat the initial -FLT_MAX (all NaN, all -inf, or float64 values below
+    float32's range) keeps the mask -1, and the scatter writes before the gradient's buffer (the
+    process may abort). Such a case is not run: NotImplementedError, and the registry says why."""
+    with_mask = {**arguments, "return_indices": True}
+    _, mask = _call(family, dims, _to_paddle(input), with_mask)
+    mask = mask.numpy()
+    plane = int(np.prod(input.shape[-dims:]))
+    if mask.size and (mask.min() < 0 or mask.max() >= plane):
+        raise NotImplementedError(
+            f"not run: the {family}{dims}d backward would write outside the gradient tensor "
+            f"(the forward's mask runs {mask.min()}..{mask.max()}, a plane of {plane} elements)")
+
+
 class PaddleBackend(TorchLikeBackend):
     """paddle.nn.functional's pooling on the CPU."""
 
@@ -130,6 +148,8 @@ class PaddleBackend(TorchLikeBackend):
 
     def gradient(self, family, dims, input, grad_output, arguments):
         """paddle.grad of the forward's values, given the upstream gradient."""
+        if family in ("max_pool", "adaptive_max_pool"):
+            _refuse_writes_outside_the_gradient(family, dims, input, arguments)
         x = _to_paddle(input, stop_gradient=False)
         output = _call(family, dims, x, arguments)
         (gradient,) = paddle.grad([output], [x], grad_outputs=[_to_paddle(grad_output)])
