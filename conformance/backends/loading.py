@@ -60,8 +60,11 @@ BUILTIN_DEVIATIONS = {
 
 
 # Backends that compile per case need a smaller example budget than `ci` (conformance.runner.profiles).
+# tinygrad generates and clang-compiles kernels for every new shape (0.5 s and more a call);
+# torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps).
 BUILTIN_PROFILES = {"torch-compile": "compile", "torch-compile-channels-last": "compile",
-                    "torch-compile-noncontiguous": "compile"}
+                    "torch-compile-noncontiguous": "compile", "tinygrad": "compile",
+                    "torch-export": "compile"}
 
 
 class BackendError(Exception):
