@@ -57,6 +57,18 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.numpy().copy()
 
 
+def _without_a_kernel_unsupported(export_and_run):
+    """The exported program's result. torch says "no kernel for this dtype" with NotImplementedError,
+    except for `mean` (global average pooling), which raises RuntimeError "mean(): could not
+    infer output dtype" for integers; that too is a dtype torch cannot run, so unsupported."""
+    try:
+        return export_and_run()
+    except RuntimeError as error:
+        if "could not infer output dtype" in str(error):
+            raise NotImplementedError(str(error).splitlines()[0]) from error
+        raise
+
+
 class Pooling(torch.nn.Module):
     """One torch pooling call with its arguments fixed, the module a user would export."""
 
@@ -85,7 +97,8 @@ class TorchExportBackend(TorchLikeBackend):
     def run(self, family, dims, input, arguments):
         tensor = _to_torch(input)
         with torch.no_grad():
-            result = self._program(family, dims, arguments, tensor)(tensor)
+            result = _without_a_kernel_unsupported(
+                lambda: self._program(family, dims, arguments, tensor)(tensor))
         if isinstance(result, (tuple, list)):
             return tuple(_to_numpy(part) for part in result)
         return _to_numpy(result)
