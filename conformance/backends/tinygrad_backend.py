@@ -11,7 +11,7 @@ explicit padding, E emulated, - unsupported):
 | max pool: kernel_size, stride, padding, dilation, ceil_mode | N | `Tensor.max_pool2d` |
 | return_indices (max pool) | N | `max_pool2d(return_indices=True)`; its int32 indices (flat per plane, unpadded) as int64 |
 | avg pool: kernel_size, stride, padding, ceil_mode, count_include_pad | N | `Tensor.avg_pool2d` |
-| divisor_override | E | `avg_pool2d` over explicit padding `(p, p + overhang)` with count_include_pad (the mean over the whole kernel, sum / K), x K / divisor; the overhang from torch's documented ceil-mode rule (`torch_signatures.ceil_mode_end_padding`) |
+| divisor_override | E | `avg_pool2d` over explicit padding `(p, p + overhang)` with count_include_pad (the mean over the whole kernel, sum / K), x K / divisor; the overhang from torch's documented ceil-mode rule (`torch_signatures.explicit_padding`) |
 | adaptive avg / max pool | E | per axis, each window sliced, reduced with `Tensor.mean` / `Tensor.max` (keepdim), joined with `Tensor.cat`; windows by torch's start/end formula (`torch_signatures.adaptive_bounds`) |
 | return_indices (adaptive max) | - | NotImplementedError: tinygrad has no adaptive pooling, nor indices for the emulation |
 | global avg pool | N | `Tensor.mean` over the trailing spatial axes, keepdim |
@@ -25,7 +25,9 @@ upstream gradient) through exactly the forward's computation.
 
 tinygrad's CPU device compiles every kernel with the `clang` binary (`CC` overrides it); without
 one tinygrad raises "no usable devices", and loading this backend raises BackendError saying it
-is unavailable and why. Each new shape compiles new kernels (about half a second each on this
+is unavailable and why. Clang before 15 has no `__bf16` on x86-64, so there tinygrad cannot build
+bfloat16 kernels ("error: __bf16 is not supported on this target"): NotImplementedError, reported
+as a dtype the backend cannot run. Each new shape compiles new kernels (about half a second each on this
 project's CI machine), so the backend runs the `compile` profile. The device is opened in the
 process that first calls an op: the suite's isolation worker is forked from a process that has
 not started tinygrad's CPU worker threads.
