@@ -12,7 +12,7 @@ explicit padding, E emulated, - unsupported):
 | max / avg pool: kernel_size, stride, padding | N | `nn.MaxPoolNd` / `nn.AvgPoolNd` |
 | ceil_mode (max) | P | the end of each axis padded with ceil mode's overhang (torch's documented rule, `torch_signatures.explicit_padding`) by `mx.pad` with -inf, MLX's own padding value, then the layer with torch's padding |
 | count_include_pad=False, ceil_mode (avg) | E | `AvgPoolNd` of the input zero-padded to (p, p + overhang), divided by `AvgPoolNd` of a 0/1 mask padded alike (1 on the input, and on the declared padding with count_include_pad; 0 on the overhang): (sum / K) / (count / K) |
-| divisor_override | E | `AvgPoolNd` of the zero-padded input (sum / K) x K / divisor |
+| divisor_override | E | `AvgPoolNd` of the zero-padded input (sum / K) x (K / divisor), the factor a Python number (a zero divisor raises ZeroDivisionError) |
 | adaptive avg / max pool | E | per axis, each window sliced, reduced with `mx.mean` / `mx.max` (keepdims), joined with `mx.concatenate`; windows by torch's start/end formula (`torch_signatures.adaptive_bounds`) |
 | global avg pool | N | `mx.mean` over the spatial axes, keepdims |
 | dilation | - | NotImplementedError unless 1: MLX's pooling has none |
@@ -79,7 +79,8 @@ def _avg_pool(dims, kernel_size, stride, padding, ceil_mode, count_include_pad,
         pads = explicit_padding(x.shape[1:-1], kernel_size, stride, padding, ceil_mode=ceil_mode)
         mean = layer(_pad_spatial(x, pads, 0))
         if divisor_override is not None:
-            return mean * math.prod(per_axis(kernel_size, dims)) / divisor_override
+            # K / divisor as a Python number: a zero divisor raises ZeroDivisionError.
+            return mean * (math.prod(per_axis(kernel_size, dims)) / divisor_override)
         mask = mx.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
         mask = _pad_spatial(mask, [(lo, lo) for lo, _ in pads], 1 if count_include_pad else 0)
         mask = _pad_spatial(mask, [(0, hi - lo) for lo, hi in pads], 0)

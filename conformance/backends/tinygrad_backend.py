@@ -11,7 +11,7 @@ explicit padding, E emulated, - unsupported):
 | max pool: kernel_size, stride, padding, dilation, ceil_mode | N | `Tensor.max_pool2d` |
 | return_indices (max pool) | N | `max_pool2d(return_indices=True)`; its int32 indices (flat per plane, unpadded) as int64 |
 | avg pool: kernel_size, stride, padding, ceil_mode, count_include_pad | N | `Tensor.avg_pool2d` |
-| divisor_override | E | `avg_pool2d` over explicit padding `(p, p + overhang)` with count_include_pad (the mean over the whole kernel, sum / K), x K / divisor; the overhang from torch's documented ceil-mode rule (`torch_signatures.explicit_padding`) |
+| divisor_override | E | `avg_pool2d` over explicit padding `(p, p + overhang)` with count_include_pad (the mean over the whole kernel, sum / K), x (K / divisor), a Python number (a zero divisor raises ZeroDivisionError); the overhang from torch's documented ceil-mode rule (`torch_signatures.explicit_padding`) |
 | adaptive avg / max pool | E | per axis, each window sliced, reduced with `Tensor.mean` / `Tensor.max` (keepdim), joined with `Tensor.cat`; windows by torch's start/end formula (`torch_signatures.adaptive_bounds`) |
 | return_indices (adaptive max) | - | NotImplementedError: tinygrad has no adaptive pooling, nor indices for the emulation |
 | global avg pool | N | `Tensor.mean` over the trailing spatial axes, keepdim |
@@ -73,7 +73,8 @@ def _avg_pool(x, dims, kernel_size, stride, padding, ceil_mode, count_include_pa
     pads = explicit_padding(x.shape[-dims:], kernel, stride, padding, ceil_mode=ceil_mode)
     flat = [side for pair in reversed(pads) for side in pair]
     mean = x.avg_pool2d(kernel, stride=stride, padding=flat, count_include_pad=True)
-    return mean * math.prod(kernel) / divisor_override
+    # K / divisor as a Python number: a zero divisor raises ZeroDivisionError.
+    return mean * (math.prod(kernel) / divisor_override)
 
 
 def _spatial_axes(x, dims):
