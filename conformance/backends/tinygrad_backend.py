@@ -43,7 +43,7 @@ import subprocess
 
 import ml_dtypes
 import numpy as np
-from tinygrad import Tensor
+from tinygrad import Tensor, dtypes
 
 from conformance.backends.loading import BackendError
 from conformance.backends.torch_signatures import (
@@ -105,11 +105,21 @@ _POOLS = {
 }
 
 
+def _tensor(array: np.ndarray):
+    """The array on tinygrad's CPU device; bfloat16 through float32 (exact), as tinygrad's
+    buffers cannot take NumPy's bfloat16 ("cannot include dtype 'E' in a buffer")."""
+    if array.dtype == ml_dtypes.bfloat16:
+        return Tensor(array.astype(np.float32), device=DEVICE).cast(dtypes.bfloat16)
+    return Tensor(array, device=DEVICE)
+
+
 def _numpy(tensor, input_dtype: np.dtype) -> np.ndarray:
-    """The realised tensor. Where the compiler cannot build a bfloat16 kernel (clang before 15
+    """The realised tensor, bfloat16 through float32 as in `_tensor`. Where the compiler cannot build a bfloat16 kernel (clang before 15
     has no `__bf16` on x86-64: "error: __bf16 is not supported on this target"), tinygrad cannot
     run that dtype here, which NotImplementedError says."""
     try:
+        if tensor.dtype == dtypes.bfloat16:
+            return owned(tensor.cast(dtypes.float32).numpy().astype(ml_dtypes.bfloat16))
         return owned(tensor.numpy())
     except subprocess.CalledProcessError as error:
         if input_dtype != ml_dtypes.bfloat16:
@@ -142,7 +152,7 @@ class TinygradBackend(TorchLikeBackend):
         self.version = importlib.metadata.version("tinygrad")
 
     def run(self, family, dims, input, arguments):
-        result = _POOLS[family](Tensor(input, device=DEVICE), dims, **arguments)
+        result = _POOLS[family](_tensor(input), dims, **arguments)
         if isinstance(result, tuple):
             values, indices = result
             return _numpy(values, input.dtype), _numpy(indices, input.dtype).astype(np.int64)
@@ -150,7 +160,7 @@ class TinygradBackend(TorchLikeBackend):
 
     def gradient(self, family, dims, input, grad_output, arguments):
         """tinygrad's autograd: the gradient of the forward's values given `grad_output`."""
-        x = Tensor(input, device=DEVICE)
+        x = _tensor(input)
         output = _POOLS[family](x, dims, **arguments)
-        (gradient,) = output.gradient(x, gradient=Tensor(grad_output, device=DEVICE))
+        (gradient,) = output.gradient(x, gradient=_tensor(grad_output))
         return _numpy(gradient, input.dtype)
