@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import ml_dtypes
 import numpy as np
@@ -57,14 +58,20 @@ def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.numpy().copy()
 
 
+# torch's words for "no kernel for this dtype". Eager torch raises NotImplementedError ('"avg_pool3d"
+# not implemented for 'Byte''); while exporting, fake tensors raise it as RuntimeError
+# ('... for 'torch.uint8''), and `mean` (global average pooling) raises RuntimeError "mean(): could
+# not infer output dtype" for integers.
+_NO_KERNEL_FOR_THE_DTYPE = re.compile(r"not implemented for '|could not infer output dtype")
+
+
 def _without_a_kernel_unsupported(export_and_run):
-    """The exported program's result. torch says "no kernel for this dtype" with NotImplementedError,
-    except for `mean` (global average pooling), which raises RuntimeError "mean(): could not
-    infer output dtype" for integers; that too is a dtype torch cannot run, so unsupported."""
+    """The exported program's result; NotImplementedError where torch has no kernel for the
+    input's dtype, as the contract marks a dtype the backend cannot run."""
     try:
         return export_and_run()
     except RuntimeError as error:
-        if "could not infer output dtype" in str(error):
+        if _NO_KERNEL_FOR_THE_DTYPE.search(str(error)):
             raise NotImplementedError(str(error).splitlines()[0]) from error
         raise
 
@@ -108,7 +115,8 @@ class TorchExportBackend(TorchLikeBackend):
         tensor = _to_torch(input)
         if family == "max_pool":
             self._refuse_writes_past_the_gradient(dims, arguments, tensor)
-        program = self._program(family, dims, arguments, tensor)
+        program = _without_a_kernel_unsupported(
+            lambda: self._program(family, dims, arguments, tensor))
         tensor.requires_grad_()
         (gradient,) = torch.autograd.grad(program(tensor), tensor, _to_torch(grad_output))
         return _to_numpy(gradient)
