@@ -29,6 +29,11 @@ BUILTIN_BACKENDS = {
     "onnx-reference": "conformance.backends.onnx_reference_backend:OnnxReferenceBackend",
     "jax": "conformance.backends.jax_backend:JaxBackend",
     "tensorflow": "conformance.backends.tensorflow_backend:TensorFlowBackend",
+    "tinygrad": "conformance.backends.tinygrad_backend:TinygradBackend",
+    "mlx": "conformance.backends.mlx_backend:MlxBackend",
+    "paddle": "conformance.backends.paddle_backend:PaddleBackend",
+    "flax": "conformance.backends.flax_backend:FlaxBackend",
+    "torch-export": "conformance.backends.torch_export_backend:exported",
 }
 
 # Built-in backends describe their own known deviations (conformance/deviations/<file>); a
@@ -46,12 +51,20 @@ BUILTIN_DEVIATIONS = {
     "onnx-reference": "onnx-reference.toml",
     "jax": "jax.toml",
     "tensorflow": "tensorflow.toml",
+    "tinygrad": "tinygrad.toml",
+    "mlx": "mlx.toml",
+    "paddle": "paddle.toml",
+    "flax": "flax.toml",
+    "torch-export": "torch-export.toml",
 }
 
 
 # Backends that compile per case need a smaller example budget than `ci` (conformance.runner.profiles).
+# tinygrad generates and clang-compiles kernels for every new shape (0.5 s and more a call);
+# torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps).
 BUILTIN_PROFILES = {"torch-compile": "compile", "torch-compile-channels-last": "compile",
-                    "torch-compile-noncontiguous": "compile"}
+                    "torch-compile-noncontiguous": "compile", "tinygrad": "compile",
+                    "torch-export": "compile"}
 
 
 class BackendError(Exception):
