@@ -30,6 +30,9 @@ def repro_snippet(finding: dict, spec: str, version: str = "") -> str:
     """The standalone script reproducing `finding` (a report JSON's finding or fault) on the
     backend `spec` names."""
     writer = WRITERS.get(spec)
+    if finding.get("dialect", "torch") != "torch":
+        raise NoNativeRepro(f"the repro writers state torch-dialect cases only, not "
+                            f"{finding['dialect']!r} ones")
     if writer is None:
         raise NoNativeRepro(f"no native repro writer for the backend {spec!r}; known: "
                             f"{', '.join(sorted(WRITERS))}")
