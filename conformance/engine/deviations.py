@@ -18,6 +18,7 @@ A registry is a TOML file describing one backend's behaviour (see conformance/de
 
     versions = ">=2.0"            # optional: the backend versions every entry applies to
     include = ["torch.toml"]      # optional: start from another registry (same folder)
+    exclude = ["some-id"]         # optional: included entries that do not hold for this backend
 
     [[deviation]]
     id = "short-kebab-name"
@@ -49,10 +50,10 @@ from conformance.engine.regions import REGIONS
 BUILTIN_DIRECTORY = Path(__file__).parents[1] / "deviations"
 MATCHABLE_FEATURES = (
     "op", "family", "spatial_dims", "dtype", "ceil_mode", "count_include_pad",
-    "divisor_override", "return_indices", *REGIONS,
+    "divisor_override", "return_indices", "dialect", "opset", *REGIONS,
 )
 CONCERNS = ("shape", "dtype", "values", "indices", "gradient", "raises", "accepts", "type",
-            "crashes")
+            "crashes", "inferred_shape")
 KINDS = ("bug", "convention")
 # What a property on each concern can observe: the values and indices properties cannot compare
 # values when the shapes differ, so they report the shape mismatch instead.
@@ -62,6 +63,8 @@ OBSERVABLE = {
     "values": ("values", "shape", "raises", "accepts", "type", "crashes"),
     "indices": ("indices", "shape", "raises", "accepts", "type", "crashes"),
     "gradient": ("gradient", "raises", "type", "crashes"),
+    # ONNX shape inference (conformance.engine.inference) against the oracle's output shape.
+    "inferred_shape": ("inferred_shape", "raises", "crashes"),
     # Edge cases the oracle accepts are compared as values (checks._COMPARISONS["validity"]).
     "validity": ("values", "shape", "raises", "accepts", "type", "crashes"),
 }
@@ -134,6 +137,11 @@ class Registry:
             deviation for included in document.get("include", [])
             for deviation in cls.load(path.parent / included).deviations
         ]
+        excluded = set(document.get("exclude", []))
+        unknown = sorted(excluded - {deviation.id for deviation in deviations})
+        if unknown:
+            raise RegistryError(f"{path}: exclude names no included deviation: {unknown}")
+        deviations = [deviation for deviation in deviations if deviation.id not in excluded]
         deviations += [
             _parse_entry(path, number, entry, file_versions)
             for number, entry in enumerate(document.get("deviation", []), start=1)
