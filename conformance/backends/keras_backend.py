@@ -59,6 +59,17 @@ _LAYERS = {"max_pool": "MaxPooling", "avg_pool": "AveragePooling",
            "adaptive_max_pool": "AdaptiveMaxPooling", "global_avg_pool": "GlobalAveragePooling"}
 
 
+def _is_float(dtype: np.dtype) -> bool:
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
+def _layer_dtype(dtype: np.dtype) -> dict:
+    """The layer's dtype policy for an input of `dtype`: its own float dtype (a layer casts
+    floating inputs to its policy), none for integers (not cast; Keras reads "int8" as a
+    quantization mode)."""
+    return {"dtype": dtype.name} if _is_float(dtype) else {}
+
+
 def import_keras(keras_backend: str):
     """keras, imported with `keras_backend`; BackendError if this process already imported it
     with another one."""
@@ -85,11 +96,32 @@ def import_keras(keras_backend: str):
     return keras
 
 
+# The keras dialect's ops (docs/backend-interface.md), each one Keras layer called as it is named.
+KERAS_DIALECT_LAYERS = tuple(f"{kind}Pooling{dims}D" for kind in
+                             ("Max", "Average", "GlobalMax", "GlobalAverage") for dims in (1, 2, 3))
+
+
 class KerasBackend(TorchLikeBackend):
     """Keras 3 pooling layers on one Keras backend, in one data format."""
 
+    dialects = ("torch", "keras")
     families = tuple(_LAYERS)
     vjp = None  # see the module docstring: gradients are unsupported for now
+
+    def __getattr__(self, op_name: str):
+        if op_name not in KERAS_DIALECT_LAYERS:
+            return super().__getattr__(op_name)
+
+        def layer(input: np.ndarray, **arguments):
+            """The Keras layer built with the case's arguments as given, applied to `input`."""
+            return self._apply(getattr(self.keras.layers, op_name)(
+                **arguments, **_layer_dtype(input.dtype)), input)
+
+        layer.__name__ = op_name
+        return layer
+
+    def _apply(self, function, x: np.ndarray) -> np.ndarray:
+        return owned(self.keras.ops.convert_to_numpy(function(self.keras.ops.convert_to_tensor(x))))
 
     def __init__(self, keras_backend: str, data_format: str = "channels_last"):
         self.keras = import_keras(keras_backend)
@@ -102,17 +134,14 @@ class KerasBackend(TorchLikeBackend):
         batched = input if input.ndim != dims + 1 else input[np.newaxis]
         channels_last = self.data_format == "channels_last" and batched.ndim >= 2
         x = np.ascontiguousarray(np.moveaxis(batched, 1, -1)) if channels_last else batched
-        result = self.keras.ops.convert_to_numpy(
-            self._forward(family, dims, arguments, x)(self.keras.ops.convert_to_tensor(x)))
+        result = self._apply(self._forward(family, dims, arguments, x), x)
         if channels_last:
             result = np.moveaxis(result, -1, 1)
         return owned(result[0] if batched is not input else result)
 
     def _layer(self, family: str, dims: int, dtype: np.dtype, **options):
-        if dtype.kind == "f" or dtype.name == "bfloat16":
-            options["dtype"] = dtype.name
         layer = getattr(self.keras.layers, f"{_LAYERS[family]}{dims}D")
-        return layer(data_format=self.data_format, **options)
+        return layer(data_format=self.data_format, **options, **_layer_dtype(dtype))
 
     def _spatial_axes(self, dims: int) -> range:
         first = 1 if self.data_format == "channels_last" else 2
@@ -153,8 +182,7 @@ class KerasBackend(TorchLikeBackend):
         pads = explicit_padding(spatial, kernel_size, stride, padding, ceil_mode=ceil_mode)
         if not any(lo or hi for lo, hi in pads):
             return layer
-        lowest = -math.inf if x.dtype.kind == "f" or x.dtype.name == "bfloat16" else (
-            int(np.iinfo(x.dtype).min))
+        lowest = -math.inf if _is_float(x.dtype) else int(np.iinfo(x.dtype).min)
         return lambda tensor: layer(self._pad(tensor, pads, lowest))
 
     def _avg_pool(self, dims, x, spatial, kernel_size, stride, padding, ceil_mode,
