@@ -223,9 +223,15 @@ def _validity(results) -> str:
 
 
 def _errors(results) -> str:
-    if not results["errors"]:
-        return "None."
-    return "\n".join(f"- `{error['test']}`: {error['error']}" for error in results["errors"])
+    lines = [f"- `{error['test']}`: {error['error']}" for error in results["errors"]]
+    audit = results.get("registry_audit", {})
+    if audit.get("never_matched"):
+        lines.append("- Registry entries no drawn case fell inside (never matched): "
+                     + ", ".join(f"`{key}`" for key in audit["never_matched"]) + ".")
+    for key, cases in audit.get("outside_description", {}).items():
+        lines.append(f"- `{key}` matched cases whose op or dtype its description does not "
+                     f"name: {', '.join(cases)}.")
+    return "\n".join(lines) or "None."
 
 
 def regions_never_drawn(results) -> dict[str, list[str]]:

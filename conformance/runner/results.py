@@ -119,6 +119,7 @@ class Results:
     unsupported: dict = field(default_factory=dict)  # op -> reason
     errors: list = field(default_factory=list)  # test-level errors outside any case
     deviation_counts: dict = field(default_factory=lambda: defaultdict(Counter))  # id -> Counter
+    deviation_cases: dict = field(default_factory=lambda: defaultdict(set))  # id -> {"op|dtype"}
     validity: dict = field(default_factory=lambda: defaultdict(Counter))  # op -> classification
     validity_examples: dict = field(default_factory=dict)  # (op, classification) -> message
     known_by_op: dict = field(default_factory=dict)  # op -> ids of deviations it showed
@@ -134,6 +135,7 @@ class Results:
                mismatch=None, deviations=(), note: str = "") -> None:
         for deviation in deviations:
             self.deviation_counts[deviation.id][outcome] += 1
+            self.deviation_cases[deviation.id].add(f"{case.op_name}|{features['dtype']}")
             if outcome == "known":
                 self.known_by_op.setdefault(case.op_name, set()).add(deviation.id)
         # Inside a non-strict deviation's signature, agreeing with the oracle is conforming.
@@ -213,6 +215,7 @@ class Results:
             "unsupported": self.unsupported,
             "errors": self.errors,
             "deviation_counts": {key: dict(c) for key, c in self.deviation_counts.items()},
+            "deviation_cases": {key: sorted(c) for key, c in self.deviation_cases.items()},
             "validity": {op: dict(c) for op, c in self.validity.items()},
             "validity_examples": self.validity_examples,
             "known_by_op": {op: sorted(ids) for op, ids in self.known_by_op.items()},
@@ -315,8 +318,10 @@ def merge(documents: list[dict]) -> dict:
             for key, value in document.get(section, {}).items():
                 merged[section].setdefault(key, value)
         merged["errors"] += document.get("errors", [])
-        for op, ids in document.get("known_by_op", {}).items():
-            merged["known_by_op"][op] = sorted(set(merged["known_by_op"].get(op, [])) | set(ids))
+        for section in ("known_by_op", "deviation_cases"):
+            target = merged.setdefault(section, {})
+            for key, values in document.get(section, {}).items():
+                target[key] = sorted(set(target.get(key, [])) | set(values))
         for finding in document.get("findings", []):
             kept = findings.get(finding["key"])
             if kept is None:
