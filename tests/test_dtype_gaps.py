@@ -8,11 +8,13 @@ from conformance.engine.regions import case_features
 from conformance.runner.results import Results, merge, worst
 
 
-def _results(*cases):
+def _results(*cases, length=4):
     """Results of (dtype, outcome) cases of max_pool1d on the values concern."""
     results = Results()
     for dtype, outcome in cases:
-        case = Case("max_pool1d", np.arange(4, dtype=dtype).reshape(1, 4), {"kernel_size": 2})
+        case = Case("max_pool1d", np.arange(length, dtype=dtype).reshape(1, 1, length)[:0]
+                    if length == 0 else np.arange(length, dtype=dtype).reshape(1, length),
+                    {"kernel_size": 2})
         results.record("values[max_pool1d]", case, "values", outcome, case_features(case),
                        note="not implemented for 'Char'" if outcome == "unsupported" else "")
     return results.to_json()
@@ -26,6 +28,12 @@ def test_a_dtype_no_case_of_which_ran_is_unsupported_dtype_not_hidden_by_known()
     assert document["matrix"]["max_pool1d|integers"] == {"unsupported_dtype": 2}
     assert document["unsupported_dtypes"] == {"max_pool1d|forward": ["int8"]}
     assert worst(document["matrix"]["max_pool1d|integers"]) == "unsupported_dtype"
+
+
+def test_an_empty_input_answered_in_the_dtype_does_not_hide_the_gap():
+    gap = _results(("float32", "conforms"), ("int8", "unsupported"))
+    empty = _results(("int8", "conforms"), length=0)  # a (0, 1, 0) input: no kernel needed
+    assert merge([gap, empty])["unsupported_dtypes"] == {"max_pool1d|forward": ["int8"]}
 
 
 def test_an_op_that_never_ran_stays_unsupported():

@@ -154,8 +154,12 @@ class Results:
                     self.coverage[region] += 1
                     self.coverage_by_op[f"{case.op_name}|{region}"] += 1
         dtype = features["dtype"]
-        ran = "unsupported" if outcome == "unsupported" else "ran"
-        self.dtype_cases[f"{case.op_name}|{_pass(concern)}|{dtype}"][ran] += 1
+        # Only a valid case with elements shows the backend computing in the dtype: an empty or
+        # invalid input may be answered (or rejected) before any kernel for the dtype is chosen.
+        computed = not features["invalid_arguments"] and case.input.size > 0
+        if outcome == "unsupported" or computed:
+            ran = "unsupported" if outcome == "unsupported" else "ran"
+            self.dtype_cases[f"{case.op_name}|{_pass(concern)}|{dtype}"][ran] += 1
         if outcome == "unsupported":
             self.unsupported.setdefault(case.op_name, note)
             phase = _pass(concern)
@@ -240,8 +244,8 @@ def _pass(concern: str) -> str:
 def with_dtype_gaps(document: dict) -> dict:
     """`document` with each case the backend could not run because it lacks the op's dtype
     counted as `unsupported_dtype` instead of `unsupported` (outcomes and matrix), and
-    `unsupported_dtypes`: "op|pass" -> the dtypes no case of which ran, where cases of other
-    dtypes did. Idempotent, so merged documents are classified again from their summed counts."""
+    `unsupported_dtypes`: "op|pass" -> the dtypes the backend raised NotImplementedError for
+    and computed no valid, non-empty case in, where it computed cases in other dtypes. Idempotent, so merged documents are classified again from their summed counts."""
     ran = defaultdict(set)
     lacking = defaultdict(set)
     for key, counts in document.get("dtype_cases", {}).items():
