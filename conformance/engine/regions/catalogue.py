@@ -70,6 +70,17 @@ REGIONS = {
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
     "large_window": f"a window spans {LARGE_WINDOW} or more positions (kernel volume, or an "
                     f"adaptive or global window's)",
+    # Regions of the dialects' own parameters (reference.dialects; dialect.py decides them).
+    "same_padding": "SAME padding (ONNX auto_pad SAME_UPPER/SAME_LOWER, TF/Keras same)",
+    "same_lower": "ONNX auto_pad SAME_LOWER (the odd padding element before the input)",
+    "valid_padding": "VALID padding (ONNX auto_pad VALID, TF/Keras valid)",
+    "same_odd_total_padding": "SAME padding whose total is odd on some axis (ends differ)",
+    "asymmetric_padding": "padding before and after the input differ on some axis",
+    "auto_pad_with_ceil_mode": "ONNX auto_pad SAME or VALID together with ceil_mode=1",
+    "dilation_with_same": "dilation > 1 with SAME padding",
+    "column_major_indices": "ONNX MaxPool storage_order=1 (indices numbered column-major)",
+    "channels_first": "a TF/Keras input laid out channels first (NCHW, channels_first)",
+    "global_keepdims_false": "a Keras global pool without its spatial axes (keepdims=False)",
 }
 
 
@@ -101,8 +112,16 @@ REGION_FAMILIES = {
 }
 
 
+# Regions of dialect parameters: a backend holds cases in them only if it speaks that dialect,
+# so a run's coverage gaps per op leave them out.
+DIALECT_REGIONS = ("same_padding", "same_lower", "valid_padding", "same_odd_total_padding",
+                   "asymmetric_padding", "auto_pad_with_ceil_mode", "dilation_with_same",
+                   "column_major_indices", "channels_first", "global_keepdims_false")
+
+
 def region_applies(region: str, family: str, spatial_dims: int) -> bool:
-    """Whether an op of `family` in `spatial_dims` dims can have a case in `region`."""
-    if region == "uneven_padding" and spatial_dims == 1:
+    """Whether an op of `family` in `spatial_dims` dims can have a case in `region` (of the
+    torch dialect, which every backend speaks)."""
+    if region in DIALECT_REGIONS or (region == "uneven_padding" and spatial_dims == 1):
         return False
     return family in REGION_FAMILIES.get(region, (family,))
