@@ -47,7 +47,8 @@ import onnx
 import torch
 
 from conformance.backends.onnxruntime_backend import OnnxRuntimeBackend
-from conformance.backends.torch_export_backend import Pooling, _to_torch, _without_a_kernel_unsupported
+from conformance.backends.torch_backend import to_torch
+from conformance.backends.torch_export_backend import Pooling, _without_a_kernel_unsupported
 from conformance.backends.torch_signatures import TorchLikeBackend
 
 # Each export logs that torchvision's ops are skipped, and fake tensors log a traceback for each
@@ -80,7 +81,7 @@ class TorchOnnxBackend(TorchLikeBackend):
         key = (family, dims, repr(sorted(arguments.items())), input.dtype.str, input.shape)
         if key not in self._sessions:
             self._sessions[key] = self._runtime.compile(
-                self._export(Pooling(family, dims, arguments).eval(), _to_torch(input)))
+                self._export(Pooling(family, dims, arguments).eval(), to_torch(input)))
         return self._sessions[key]
 
     def _export(self, module: torch.nn.Module, example: torch.Tensor) -> onnx.ModelProto:
