@@ -123,9 +123,10 @@ def builtin_deviations_file(spec: str) -> str | None:
 
 
 def _op_names():
-    from reference import OP_NAMES
+    """Every op name of every dialect (reference.dialects), torch's first."""
+    from reference import dialects
 
-    return OP_NAMES
+    return tuple(op for dialect in dialects.DIALECTS for op in dialects.op_names(dialect))
 
 
 def _set_attribute(backend, name, value):

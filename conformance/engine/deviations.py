@@ -50,10 +50,10 @@ from conformance.engine.regions import REGIONS
 BUILTIN_DIRECTORY = Path(__file__).parents[1] / "deviations"
 MATCHABLE_FEATURES = (
     "op", "family", "spatial_dims", "dtype", "ceil_mode", "count_include_pad",
-    "divisor_override", "return_indices", *REGIONS,
+    "divisor_override", "return_indices", "dialect", "opset", *REGIONS,
 )
 CONCERNS = ("shape", "dtype", "values", "indices", "gradient", "raises", "accepts", "type",
-            "crashes")
+            "crashes", "inferred_shape")
 KINDS = ("bug", "convention")
 # What a property on each concern can observe: the values and indices properties cannot compare
 # values when the shapes differ, so they report the shape mismatch instead.
@@ -63,6 +63,8 @@ OBSERVABLE = {
     "values": ("values", "shape", "raises", "accepts", "type", "crashes"),
     "indices": ("indices", "shape", "raises", "accepts", "type", "crashes"),
     "gradient": ("gradient", "raises", "type", "crashes"),
+    # ONNX shape inference (conformance.engine.inference) against the oracle's output shape.
+    "inferred_shape": ("inferred_shape", "raises", "crashes"),
     # Edge cases the oracle accepts are compared as values (checks._COMPARISONS["validity"]).
     "validity": ("values", "shape", "raises", "accepts", "type", "crashes"),
 }

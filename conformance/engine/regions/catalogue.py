@@ -67,4 +67,15 @@ REGIONS = {
         "subnormal",
     "window_sum_rounds_in_dtype":
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
+    # Regions of the dialects' own parameters (reference.dialects; dialect.py decides them).
+    "same_padding": "SAME padding (ONNX auto_pad SAME_UPPER/SAME_LOWER, TF/Keras same)",
+    "same_lower": "ONNX auto_pad SAME_LOWER (the odd padding element before the input)",
+    "valid_padding": "VALID padding (ONNX auto_pad VALID, TF/Keras valid)",
+    "same_odd_total_padding": "SAME padding whose total is odd on some axis (ends differ)",
+    "asymmetric_padding": "padding before and after the input differ on some axis",
+    "auto_pad_with_ceil_mode": "ONNX auto_pad SAME or VALID together with ceil_mode=1",
+    "dilation_with_same": "dilation > 1 with SAME padding",
+    "column_major_indices": "ONNX MaxPool storage_order=1 (indices numbered column-major)",
+    "channels_first": "a TF/Keras input laid out channels first (NCHW, channels_first)",
+    "global_keepdims_false": "a Keras global pool without its spatial axes (keepdims=False)",
 }
