@@ -2,6 +2,10 @@
 
     pooling-conformance report --backend torch -o reports/torch.md
     pooling-conformance backends
+
+A report is always written, whatever the backend does: faults are findings, the run stops calling
+the backend when its budget (--budget) is spent, and Ctrl-C or SIGTERM writes what was measured,
+marked incomplete. A configuration that cannot run gets one line saying why, and exit status 2.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +27,9 @@ from conformance.backends.loading import (
 )
 from conformance.claims.notebook import evaluate_claims
 from conformance.engine.deviations import Registry
-from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
+from conformance.runner.faults import FaultGuard, NotRun, Quarantined
+from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
+from conformance.runner.profiles import CLAIM_EXAMPLES, EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
 from conformance.runner.results import Results, save, write_atomically
 from conformance.runner.shrinking import smallest_known_case
@@ -31,30 +38,74 @@ from reports.markdown import render, render_matrix
 PROPERTIES = Path(conformance.__file__).parent / "properties"
 
 
+# Past its budget the property run stops calling the backend; this long after, it is stopped.
+GRACE_SECONDS = 60
+DEFAULT_BUDGET = 3600.0  # seconds; the slowest built-in backend's report takes about 10 minutes
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: the report is written from what was measured, marked incomplete."""
+
+
+def _interrupt(signum, _frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
 def run_properties(spec: str, deviations: str | None, profile: str, json_path: str,
-                   select: str | None = None, isolate: bool = True,
-                   call_timeout: float = 10.0) -> int:
-    """Run the property suite in a child process, so the report survives whatever it does."""
+                   select: str | None = None, isolate: bool = True, call_timeout: float = 10.0,
+                   budget: float | None = None,
+                   memory_limit: int = DEFAULT_MEMORY_LIMIT_MIB) -> int:
+    """Run the property suite in a child process, so the report survives whatever it does.
+    Interrupted, the child is asked to stop (SIGINT: pytest then writes the results it has)."""
     command = [sys.executable, "-m", "pytest", str(PROPERTIES), "-p", "no:cacheprovider", "-q",
                f"--hypothesis-profile={profile}", "--backend", spec,
                "--conformance-json", json_path]
     if isolate:
-        command += ["--isolate", "--call-timeout", str(call_timeout)]
+        command += ["--isolate", "--call-timeout", str(call_timeout),
+                    "--memory-limit", str(memory_limit)]
+    if budget is not None:
+        command += ["--budget", str(budget)]
     if deviations:
         command += ["--deviations", deviations]
     if select:
         command += ["-k", select]
-    return subprocess.call(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    child = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        return child.wait(None if budget is None else budget + call_timeout + GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        _stop(child, signal.SIGINT)
+        return child.returncode
+    except Interrupted as interrupt:
+        # Ctrl-C reached the child too (one process group); SIGTERM was for this process.
+        _stop(child, signal.SIGTERM if str(interrupt) == "SIGTERM" else None)
+        raise
 
 
-def shrink_known_findings(backend, arguments, results: dict) -> None:
-    """Replace each known deviation's smallest drawn case with Hypothesis' minimal one."""
+def _stop(child: subprocess.Popen, signum) -> None:
+    """Let the child write its results: signal it (`signum` None: it has been, as Ctrl-C
+    reaches the whole process group), wait, and only then kill it."""
+    steps = [(None, 5), (signal.SIGINT, 30)] if signum is None else [(signum, 30)]
+    for step_signal, seconds in steps:
+        if step_signal is not None:
+            child.send_signal(step_signal)
+        try:
+            child.wait(seconds)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    child.kill()
+    child.wait()
+
+
+def shrink_known_findings(backend, arguments, results: dict, deadline: float) -> None:
+    """Replace each known deviation's smallest drawn case with Hypothesis' minimal one, while
+    the budget lasts (a finding not reached keeps its smallest drawn case)."""
     registry_file = arguments.deviations or builtin_deviations_file(arguments.backend)
     if not registry_file:
         return
     registry = Registry.load(registry_file, getattr(backend, "version", None))
     for index, finding in enumerate(results["findings"]):
-        if finding["status"] != "known" or finding["shrunk"]:
+        if finding["status"] != "known" or finding["shrunk"] or time.monotonic() > deadline:
             continue
         concern = finding["property"].split("[", 1)[0]
         try:
@@ -73,6 +124,37 @@ def shrink_known_findings(backend, arguments, results: dict) -> None:
                                       "count": finding["count"]}
 
 
+def guarded(backend, arguments, results: dict) -> FaultGuard:
+    """The backend as the property run left it: isolated, its faults' regions quarantined, so
+    shrinking and the claims meet no fault the run already found."""
+    if arguments.isolate:
+        backend = IsolatedBackend(backend, arguments.call_timeout, arguments.memory_limit or None)
+    guard = FaultGuard(backend)
+    for fault in results.get("faults", []):
+        if fault["region"]:
+            guard.quarantine(fault["op"], fault["id"], fault["region"], fault["kind"])
+    return guard
+
+
+def judge_claims(backend, arguments, deadline: float) -> tuple[list, str]:
+    """The notebook's claims, and why none were judged where none were."""
+    if arguments.select:  # a selected run is a partial one: claims are judged on full runs
+        return [], "this run selected only some properties"
+    if time.monotonic() > deadline:
+        return [], "the run's budget was spent"
+    try:
+        claims = [asdict(claim) for claim in evaluate_claims(
+            backend, CLAIM_EXAMPLES[arguments.profile])]
+    except Exception as error:  # the claims are one section: the report is still written
+        return [], f"judging them failed: {type(error).__name__}: {error}"
+    for claim in claims:
+        # A claim whose call was not made (quarantined after a fault) says nothing either way;
+        # the claims see the refusal as any exception, so it is recognised by its name.
+        if any(name in claim["evidence"] for name in (Quarantined.__name__, NotRun.__name__)):
+            claim["verdict"] = "NOT JUDGED"
+    return claims, ""
+
+
 def report(arguments) -> int:
     try:
         backend = load_backend(arguments.backend)
@@ -80,36 +162,49 @@ def report(arguments) -> int:
         print(f"pooling-conformance: {error}", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    deadline = time.monotonic() + arguments.budget
     output = Path(arguments.output or f"reports/{arguments.backend}.md")
     # Beside the report, not in a temporary directory: after Ctrl-C it is what remains.
     partial = output.with_name(f".{output.stem}.partial.json")
+    interrupted = None
     try:
         exit_code = run_properties(arguments.backend, arguments.deviations, arguments.profile,
                                    str(partial), arguments.select, arguments.isolate,
-                                   arguments.call_timeout)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {output} is unchanged; partial results, if any, are in {partial}",
-              file=sys.stderr)
-        return 130
+                                   arguments.call_timeout, arguments.budget,
+                                   arguments.memory_limit)
+    except Interrupted as interrupt:
+        interrupted, exit_code = str(interrupt), None
     if not partial.exists():
-        print(f"pooling-conformance: the property run ended (exit {exit_code}) without "
-              f"results; {output} is unchanged", file=sys.stderr)
-        return 1
+        print(f"pooling-conformance: the property run ended ({interrupted or f'exit {exit_code}'})"
+              f" without results; {output} is unchanged", file=sys.stderr)
+        return 130 if interrupted else 1
     results = json.loads(partial.read_text())
-    shrink_known_findings(backend, arguments, results)
-    # A selected run is a partial one: the notebook's claims are judged on full runs only.
-    claims = [] if arguments.select else [
-        asdict(claim) for claim in evaluate_claims(backend, CLAIM_EXAMPLES[arguments.profile])]
+    metadata = results["metadata"]
+    if interrupted:
+        metadata["incomplete"] = f"interrupted by {interrupted}"
+        claims = []
+        results["claims_not_judged"] = "the run was interrupted"
+    else:
+        try:
+            guard = guarded(backend, arguments, results)
+            shrink_known_findings(guard, arguments, results, deadline)
+            claims, results["claims_not_judged"] = judge_claims(guard, arguments, deadline)
+            guard.close()
+        except Interrupted as interrupt:
+            metadata["incomplete"] = f"interrupted by {interrupt} (after the properties)"
+            claims, results["claims_not_judged"] = [], "the run was interrupted"
     previous = json.loads(Path(arguments.previous).read_text()) if arguments.previous else None
     results["claims"] = claims
-    results["metadata"]["pytest_exit_code"] = exit_code
+    metadata["pytest_exit_code"] = exit_code
+    metadata["budget_seconds"] = arguments.budget
     # Properties, shrinking the known deviations' cases, and the claims: what a user waits for.
-    results["metadata"]["report_seconds"] = round(time.perf_counter() - started)
+    metadata["report_seconds"] = round(time.perf_counter() - started)
     write_atomically(output, render(results, claims, previous))
     save(results, output.with_suffix(".json"))
     partial.unlink()
-    print(f"wrote {output} and {output.with_suffix('.json')} (pytest exit code {exit_code})")
-    return 0
+    state = f"INCOMPLETE ({metadata['incomplete']}): " if "incomplete" in metadata else ""
+    print(f"{state}wrote {output} and {output.with_suffix('.json')} (pytest exit code {exit_code})")
+    return 130 if "incomplete" in metadata else 0
 
 
 def matrix(arguments) -> int:
@@ -138,14 +233,53 @@ def matrix(arguments) -> int:
             backend=name, output=str(output.parent / f"{name}.md"), deviations=None,
             profile=BUILTIN_PROFILES.get(name, arguments.profile), previous=None, select=None,
             isolate=True, call_timeout=120.0 if name in BUILTIN_PROFILES else 10.0,
+            budget=arguments.budget, memory_limit=arguments.memory_limit,
         )
-        if report(backend_arguments) != 0:
-            runs[name] = "its report could not be written"
-            continue
-        runs[name] = json.loads((output.parent / f"{name}.json").read_text())
+        try:
+            status = report(backend_arguments)
+        except Exception as error:  # one backend's run dying must not cost the others'
+            status, runs[name] = 1, f"its run failed: {type(error).__name__}: {error}"
+        if status in (0, 130) and (output.parent / f"{name}.json").exists():
+            runs[name] = json.loads((output.parent / f"{name}.json").read_text())
+        elif status != 130:
+            runs.setdefault(name, "its report could not be written")
+        if status == 130:  # interrupted: the matrix of what ran, then stop
+            write_atomically(output, render_matrix(runs))
+            print(f"interrupted: wrote {output} with the backends reported so far")
+            return 130
     write_atomically(output, render_matrix(runs))
     print(f"wrote {output}")
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _mebibytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of MiB, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _add_limits(parser, whose: str = "") -> None:
+    parser.add_argument("--budget", type=_seconds, default=DEFAULT_BUDGET, metavar="SECONDS",
+                        help=f"the report's time{whose}: past it the backend is no longer called "
+                             f"and what remains is reported as not run (default {DEFAULT_BUDGET:g})")
+    parser.add_argument("--memory-limit", type=_mebibytes, default=DEFAULT_MEMORY_LIMIT_MIB,
+                        metavar="MIB", help="address space an isolated worker may add to what "
+                                            f"it started with; 0: unlimited (default "
+                                            f"{DEFAULT_MEMORY_LIMIT_MIB})")
 
 
 def list_backends(_arguments) -> int:
@@ -154,9 +288,16 @@ def list_backends(_arguments) -> int:
     return 0
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """A bad option is one line and exit status 2, as every other bad configuration is."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="pooling-conformance", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _OneLineErrors(prog="pooling-conformance", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     report_parser = commands.add_parser("report", help="run the suite and write a report")
     report_parser.add_argument("--backend", default="torch", metavar="SPEC")
@@ -172,8 +313,9 @@ def main(argv=None) -> int:
     report_parser.add_argument("--no-isolate", dest="isolate", action="store_false",
                                help="call the backend in the suite's own process (faster; a "
                                     "crashing backend then ends the run)")
-    report_parser.add_argument("--call-timeout", type=float, default=10.0, metavar="SECONDS",
+    report_parser.add_argument("--call-timeout", type=_seconds, default=10.0, metavar="SECONDS",
                                help="the longest one isolated backend call may take")
+    _add_limits(report_parser)
     report_parser.set_defaults(handler=report)
     matrix_parser = commands.add_parser("matrix", help="report every installed built-in backend "
                                                       "and write the cross-backend matrix")
@@ -186,11 +328,18 @@ def main(argv=None) -> int:
                                help="take a backend's report as it is where reports/<name>.json "
                                     "exists (resumes an interrupted matrix, or one run in "
                                     "parts); the matrix names each report's suite commit")
+    _add_limits(matrix_parser, " (each backend's)")
     matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)
     arguments = parser.parse_args(argv)
-    return arguments.handler(arguments)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        return arguments.handler(arguments)
+    except Interrupted as interrupt:
+        print(f"pooling-conformance: interrupted by {interrupt}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -13,8 +13,13 @@ from conformance.engine.cases import Case
 from conformance.engine.regions import REGIONS
 
 # Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
-# case of the cell ran at all.
-OUTCOMES = ("new", "stale", "error", "known", "conforms", "unsupported")
+# case of the cell ran at all. crash ... wrong_result_type are faults (`Results.faults`);
+# quarantined: not called, inside an earlier fault's region; not_run: the run's budget was spent.
+OUTCOMES = ("new", "crash", "hang", "out_of_memory", "wrong_result_type", "stale", "error",
+            "known", "quarantined", "not_run", "conforms", "unsupported")
+# A fault's kind, as `results["faults"]` and the report name it, by outcome.
+FAULT_KINDS = {"crash": "crash", "hang": "hang", "out_of_memory": "out of memory",
+               "wrong_result_type": "wrong result type"}
 # The report's op x feature matrix: a feature column is a predicate over case features.
 MATRIX_FEATURES = {
     "float32": lambda f: f["dtype"] == "float32",
@@ -119,6 +124,10 @@ class Results:
     validity: dict = field(default_factory=lambda: defaultdict(Counter))  # op -> classification
     validity_examples: dict = field(default_factory=dict)  # (op, classification) -> message
     known_by_op: dict = field(default_factory=dict)  # op -> ids of deviations it showed
+    faults: dict = field(default_factory=dict)  # id -> fault (see `record_fault`)
+    not_run: list = field(default_factory=list)  # {"test", "op"}: tests the budget left out
+    # {"test", "op", "fault"}: tests skipped because their op was wholly quarantined
+    quarantined_tests: list = field(default_factory=list)
     _seen: set = field(default_factory=set)
     _merged: dict | None = None
 
@@ -144,7 +153,7 @@ class Results:
                     self.coverage[region] += 1
         if outcome == "unsupported":
             self.unsupported.setdefault(case.op_name, note)
-        if concern == "validity" and outcome != "unsupported":
+        if concern == "validity" and outcome not in ("unsupported", "quarantined"):
             classification = validity_classification(features, mismatch)
             self.validity[case.op_name][classification] += 1
             self.validity_examples.setdefault(
@@ -165,6 +174,27 @@ class Results:
         count = self.findings[key].count if key in self.findings else 1
         self.findings[key] = Finding.of(case, mismatch, features, key=key, status=status,
                                         property=property_name, count=count, shrunk=True)
+
+    def record_fault(self, property_name: str, case: Case, outcome: str, detail: str,
+                     features: dict, region: dict | None = None) -> str:
+        """One fault finding per op, kind and (for a crash) signal: the smallest case seen,
+        how many calls faulted, how many later draws were quarantined; returns its id."""
+        fault_id = f"{outcome}:{case.op_name}"
+        if outcome == "crash":
+            fault_id += ":" + detail.split()[-1]  # "killed by SIGFPE", "exited with status 0"
+        fault = {**vars(Finding.of(case, None, features, key=fault_id, status=outcome,
+                                   property=property_name, concern=outcome, message=detail)),
+                 "id": fault_id, "kind": FAULT_KINDS[outcome], "detail": detail,
+                 "quarantined": 0, "region": region or {}}
+        kept = self.faults.get(fault_id)
+        if kept is None:
+            self.faults[fault_id] = fault
+        else:
+            kept["count"] += 1
+            if Finding(**_finding_fields(fault)).size < Finding(**_finding_fields(kept)).size:
+                self.faults[fault_id] = {**fault, "count": kept["count"],
+                                         "quarantined": kept["quarantined"]}
+        return fault_id
 
     def _keep_smallest(self, finding: Finding) -> None:
         kept = self.findings.get(finding.key)
@@ -197,6 +227,9 @@ class Results:
             "validity": {op: dict(c) for op, c in self.validity.items()},
             "validity_examples": self.validity_examples,
             "known_by_op": {op: sorted(ids) for op, ids in self.known_by_op.items()},
+            "faults": list(self.faults.values()),
+            "not_run": self.not_run,
+            "quarantined_tests": self.quarantined_tests,
         }
 
     def stale_after_run(self, registry) -> list:
@@ -206,6 +239,10 @@ class Results:
             if not deviation.strict and self.deviation_counts[deviation.id]["agrees"]
             and not self.deviation_counts[deviation.id]["known"]
         ]
+
+
+def _finding_fields(fault: dict) -> dict:
+    return {name: value for name, value in fault.items() if name in Finding.__dataclass_fields__}
 
 
 def write_atomically(path: str | Path, text: str) -> None:
@@ -236,8 +273,8 @@ def merge(documents: list[dict]) -> dict:
     kept once (Hypothesis' shrunk example over a drawn one, then the smaller), lists concatenate."""
     merged = {"outcomes": {}, "matrix": {}, "coverage": {}, "deviation_counts": {}, "validity": {},
               "validity_examples": {}, "unsupported": {}, "errors": [], "findings": [],
-              "known_by_op": {}}
-    findings = {}
+              "known_by_op": {}, "faults": [], "not_run": [], "quarantined_tests": []}
+    findings, faults = {}, {}
     for document in documents:
         for section in ("outcomes", "matrix", "deviation_counts", "validity"):
             for key, counts in document.get(section, {}).items():
@@ -250,6 +287,18 @@ def merge(documents: list[dict]) -> dict:
             for key, value in document.get(section, {}).items():
                 merged[section].setdefault(key, value)
         merged["errors"] += document.get("errors", [])
+        merged["not_run"] += document.get("not_run", [])
+        merged["quarantined_tests"] += document.get("quarantined_tests", [])
+        for fault in document.get("faults", []):
+            kept = faults.get(fault["id"])
+            if kept is None:
+                faults[fault["id"]] = dict(fault)
+                continue
+            smaller = (Finding(**_finding_fields(fault)).size
+                       < Finding(**_finding_fields(kept)).size)
+            faults[fault["id"]] = {**(fault if smaller else kept),
+                                   "count": kept["count"] + fault["count"],
+                                   "quarantined": kept["quarantined"] + fault["quarantined"]}
         for op, ids in document.get("known_by_op", {}).items():
             merged["known_by_op"][op] = sorted(set(merged["known_by_op"].get(op, [])) | set(ids))
         for finding in document.get("findings", []):
@@ -262,4 +311,5 @@ def merge(documents: list[dict]) -> dict:
                 kept["shrunk"], -Finding(**kept).size[0])
             findings[finding["key"]] = {**(finding if better else kept), "count": count}
     merged["findings"] = list(findings.values())
+    merged["faults"] = list(faults.values())
     return merged
