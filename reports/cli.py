@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-import conformance
 from conformance.backends.loading import (
     BUILTIN_BACKENDS, BUILTIN_PROFILES, BackendError, available_backends, builtin_deviations_file,
     load_backend,
@@ -29,72 +26,13 @@ from conformance.claims.notebook import evaluate_claims
 from conformance.engine.deviations import Registry
 from conformance.runner.faults import FaultGuard, NotRun, Quarantined
 from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
-from conformance.runner.profiles import CLAIM_EXAMPLES, EXAMPLES, SEARCH_EXAMPLES
+from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
 from conformance.runner.results import Results, save, write_atomically
 from conformance.runner.shrinking import smallest_known_case
 from reports.markdown import render, render_matrix
+from reports.running import DEFAULT_BUDGET, Interrupted, interrupt, run_properties
 
-PROPERTIES = Path(conformance.__file__).parent / "properties"
-
-
-# Past its budget the property run stops calling the backend; this long after, it is stopped.
-GRACE_SECONDS = 60
-DEFAULT_BUDGET = 3600.0  # seconds; the slowest built-in backend's report takes about 10 minutes
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: the report is written from what was measured, marked incomplete."""
-
-
-def _interrupt(signum, _frame):
-    raise Interrupted(signal.Signals(signum).name)
-
-
-def run_properties(spec: str, deviations: str | None, profile: str, json_path: str,
-                   select: str | None = None, isolate: bool = True, call_timeout: float = 10.0,
-                   budget: float | None = None,
-                   memory_limit: int = DEFAULT_MEMORY_LIMIT_MIB) -> int:
-    """Run the property suite in a child process, so the report survives whatever it does.
-    Interrupted, the child is asked to stop (SIGINT: pytest then writes the results it has)."""
-    command = [sys.executable, "-m", "pytest", str(PROPERTIES), "-p", "no:cacheprovider", "-q",
-               f"--hypothesis-profile={profile}", "--backend", spec,
-               "--conformance-json", json_path]
-    if isolate:
-        command += ["--isolate", "--call-timeout", str(call_timeout),
-                    "--memory-limit", str(memory_limit)]
-    if budget is not None:
-        command += ["--budget", str(budget)]
-    if deviations:
-        command += ["--deviations", deviations]
-    if select:
-        command += ["-k", select]
-    child = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        return child.wait(None if budget is None else budget + call_timeout + GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        _stop(child, signal.SIGINT)
-        return child.returncode
-    except Interrupted as interrupt:
-        # Ctrl-C reached the child too (one process group); SIGTERM was for this process.
-        _stop(child, signal.SIGTERM if str(interrupt) == "SIGTERM" else None)
-        raise
-
-
-def _stop(child: subprocess.Popen, signum) -> None:
-    """Let the child write its results: signal it (`signum` None: it has been, as Ctrl-C
-    reaches the whole process group), wait, and only then kill it."""
-    steps = [(None, 5), (signal.SIGINT, 30)] if signum is None else [(signum, 30)]
-    for step_signal, seconds in steps:
-        if step_signal is not None:
-            child.send_signal(step_signal)
-        try:
-            child.wait(seconds)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    child.kill()
-    child.wait()
 
 
 def shrink_known_findings(backend, arguments, results: dict, deadline: float) -> None:
@@ -172,8 +110,8 @@ def report(arguments) -> int:
                                    str(partial), arguments.select, arguments.isolate,
                                    arguments.call_timeout, arguments.budget,
                                    arguments.memory_limit)
-    except Interrupted as interrupt:
-        interrupted, exit_code = str(interrupt), None
+    except Interrupted as signalled:
+        interrupted, exit_code = str(signalled), None
     if not partial.exists():
         print(f"pooling-conformance: the property run ended ({interrupted or f'exit {exit_code}'})"
               f" without results; {output} is unchanged", file=sys.stderr)
@@ -190,8 +128,8 @@ def report(arguments) -> int:
             shrink_known_findings(guard, arguments, results, deadline)
             claims, results["claims_not_judged"] = judge_claims(guard, arguments, deadline)
             guard.close()
-        except Interrupted as interrupt:
-            metadata["incomplete"] = f"interrupted by {interrupt} (after the properties)"
+        except Interrupted as signalled:
+            metadata["incomplete"] = f"interrupted by {signalled} (after the properties)"
             claims, results["claims_not_judged"] = [], "the run was interrupted"
     previous = json.loads(Path(arguments.previous).read_text()) if arguments.previous else None
     results["claims"] = claims
@@ -333,12 +271,12 @@ def main(argv=None) -> int:
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)
     arguments = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     try:
         return arguments.handler(arguments)
-    except Interrupted as interrupt:
-        print(f"pooling-conformance: interrupted by {interrupt}", file=sys.stderr)
+    except Interrupted as signalled:
+        print(f"pooling-conformance: interrupted by {signalled}", file=sys.stderr)
         return 130
 
 

@@ -197,10 +197,10 @@ def pytest_sessionfinish(session, exitstatus):
         return
     xdist = session.config.pluginmanager.get_plugin("pooling-conformance-xdist")
     if xdist is not None and xdist.worker_results_path():
-        save(suite.results.to_json(), xdist.worker_results_path())
+        save(suite.results_json(), xdist.worker_results_path())
         return
     if xdist is not None:
-        suite.results.load_merged(xdist.merged_with_workers(suite.results.to_json()))
+        suite.results.load_merged(xdist.merged_with_workers(suite.results_json()))
     # A non-strict entry cannot be judged case by case, and a random draw may hit only the
     # cases it spares, so its staleness is flagged (terminal and report), not failed.
     for deviation in suite.results.stale_after_run(suite.registry):
@@ -211,9 +211,7 @@ def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--conformance-json", None)
     if not path:
         return
-    document = suite.results.to_json()
-    for fault in document["faults"]:
-        fault["region"] = suite.backend.region(fault["id"]) or fault["region"]
+    document = suite.results_json()
     document["metadata"] = run_metadata(session.config, suite)
     if suite.out_of_budget:
         document["metadata"]["budget_spent"] = session.config.getoption("--budget")

@@ -94,6 +94,13 @@ class Suite:
         if self.backend.wholly_quarantined(quarantined.op_name):
             pytest.skip(f"{quarantined.op_name} is quarantined after {quarantined.fault_id}")
 
+    def results_json(self) -> dict:
+        """The results, each fault with the region quarantined after it (as it ended up)."""
+        document = self.results.to_json()
+        for fault in document["faults"]:
+            fault["region"] = self.backend.region(fault["id"]) or fault["region"]
+        return document
+
     @property
     def backend_name(self) -> str:
         return getattr(self.backend, "name", self.spec)
