@@ -63,9 +63,12 @@ def shrink_known_findings(backend, arguments, results: dict, deadline: float) ->
 
 
 def guarded(backend, arguments, results: dict) -> FaultGuard:
-    """The backend as the property run left it: isolated, its faults' regions quarantined, so
-    shrinking and the claims meet no fault the run already found."""
-    if arguments.isolate:
+    """The backend as the property run left it: its faults' regions quarantined, so shrinking
+    and the claims meet no fault the run already found; isolated if the run saw it kill, hang
+    or exhaust a worker. (A backend that never did is called in this process, as fast as
+    before isolation: the worker's round trips would double the CPU time of the thousands of
+    calls shrinking makes; and should it die here after all, the interim report is written.)"""
+    if arguments.isolate and any(fault["region"] for fault in results.get("faults", [])):
         backend = IsolatedBackend(backend, arguments.call_timeout, arguments.memory_limit or None)
     guard = FaultGuard(backend)
     for fault in results.get("faults", []):
@@ -123,6 +126,10 @@ def report(arguments) -> int:
         claims = []
         results["claims_not_judged"] = "the run was interrupted"
     else:
+        # What the properties measured, in case this process dies shrinking or judging claims.
+        results["claims"], metadata["incomplete"] = [], "ended while shrinking and judging claims"
+        write_atomically(output, render(results, [], None))
+        del metadata["incomplete"]
         try:
             guard = guarded(backend, arguments, results)
             shrink_known_findings(guard, arguments, results, deadline)

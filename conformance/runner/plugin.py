@@ -149,28 +149,25 @@ def pytest_runtest_makereport(item, call):
     if suite is None or call.when != "call":
         return
     report = outcome.get_result()
-    if suite.faults_met:
-        faults = [suite.results.faults[fault_id] for fault_id in dict.fromkeys(suite.faults_met)]
-        report.outcome = "failed"
-        report.longrepr = "\n".join(
-            f"{fault['kind']} in {fault['op']}: {fault['detail']}; case: {fault['call']} with x "
-            f"of shape {tuple(fault['input_shape'])} and dtype {fault['dtype']}"
-            for fault in faults)
-        return
-    if call.excinfo is None:
-        return
-    if suite.withheld and _not_called(call.excinfo.value):
-        # Only quarantined or budget-cut calls: nothing the backend did in this test to report.
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0,
-                           f"not judged: {call.excinfo.value}")
-        return
-    failures = _conformance_failures(call.excinfo.value)
+    error = call.excinfo.value if call.excinfo is not None else None
+    failures = _conformance_failures(error)
     for failure in failures:
         suite.results.record_shrunk(failure.property_name, failure.case, failure.mismatch,
                                     failure.status, failure.key, failure.features)
-    if report.failed and not failures:
-        suite.results.errors.append({"test": item.nodeid, "error": str(call.excinfo.value)[:2000]})
+    if suite.faults_met:
+        faults = [suite.results.faults[fault_id] for fault_id in dict.fromkeys(suite.faults_met)]
+        lines = [f"{fault['kind']} in {fault['op']}: {fault['detail']}; case: {fault['call']} "
+                 f"with x of shape {tuple(fault['input_shape'])} and dtype {fault['dtype']}"
+                 for fault in faults]
+        if failures:
+            lines.append(str(report.longrepr))
+        report.outcome, report.longrepr = "failed", "\n".join(lines)
+    elif error is not None and suite.withheld and _not_called(error):
+        # Only quarantined or budget-cut calls: nothing the backend did in this test to report.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"not judged: {error}")
+    elif report.failed and not failures:
+        suite.results.errors.append({"test": item.nodeid, "error": str(error)[:2000]})
 
 
 def _not_called(error) -> bool:
@@ -184,6 +181,8 @@ def _not_called(error) -> bool:
 
 
 def _conformance_failures(error) -> list[ConformanceFailure]:
+    if error is None:
+        return []
     if isinstance(error, ConformanceFailure):
         return [error]
     if isinstance(error, BaseExceptionGroup):
