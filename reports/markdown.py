@@ -7,8 +7,11 @@ from collections import Counter
 from tabulate import tabulate
 
 import reference
+from conformance.engine.ops import OPS
 from conformance.engine.regions import REGIONS
+from conformance.engine.regions.catalogue import region_applies
 from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
+from reports.repros import NoNativeRepro, repro_snippet
 
 VERDICT_TEXT = {
     "crash": "**crashes**",
@@ -22,13 +25,25 @@ VERDICT_TEXT = {
     "new": "**deviates (new)**",
     "stale": "**stale deviation**",
     "unsupported": "unsupported",
+    "unsupported_dtype": "dtype unsupported",
     "error": "**error**",
     None: "not drawn",
 }
 CELL_TEXT = {"conforms": "✓", "known": "known", "new": "**NEW**", "stale": "**STALE**",
-             "unsupported": "—", "error": "**ERROR**", "crash": "**CRASH**", "hang": "**HANG**",
-             "out_of_memory": "**OOM**", "wrong_result_type": "**TYPE**",
-             "quarantined": "quarantined", "not_run": "not run", None: "·"}
+             "unsupported": "—", "unsupported_dtype": "— dtype", "error": "**ERROR**",
+             "crash": "**CRASH**", "hang": "**HANG**", "out_of_memory": "**OOM**",
+             "wrong_result_type": "**TYPE**", "quarantined": "quarantined", "not_run": "not run",
+             None: "·"}
+
+
+def dtype_gaps(results: dict, op: str, phase: str = "forward") -> list[str]:
+    """The dtypes the backend cannot run `op` in (results.with_dtype_gaps)."""
+    return results.get("unsupported_dtypes", {}).get(f"{op}|{phase}", [])
+
+
+def with_gaps(text: str, gaps: list[str]) -> str:
+    """A worst verdict, and the dtypes it does not judge: "known" must not hide them."""
+    return f"{text}; no {', '.join(gaps)}" if gaps else text
 
 
 def _split(mapping: dict) -> dict:
@@ -75,11 +90,12 @@ def _headline(results, outcomes) -> str:
         f"{new} findings are new or stale, {len(results.get('faults', []))} faults (crashes, "
         f"hangs, out of memory, wrong result types; "
         f"{sum(f['quarantined'] for f in results.get('faults', []))} calls quarantined after "
-        f"them), {len(unsupported)} ops are unsupported "
-        f"(others lack some dtypes: see the matrix), "
-        f"{len(results['errors'])} errors.{budget} Legend: ✓ conforms, known = registered "
-        f"deviation, **NEW** = unregistered deviation, **CRASH** / **HANG** / **OOM** / "
-        f"**TYPE** = a fault, — = unsupported, · = not drawn."
+        f"them), {len(unsupported)} ops are unsupported, "
+        f"{len(results.get('unsupported_dtypes', {}))} ops (forward or gradient) lack some "
+        f"dtypes, {len(results['errors'])} errors.{budget} Legend: ✓ conforms, known = "
+        f"registered deviation, **NEW** = unregistered deviation, **CRASH** / **HANG** / "
+        f"**OOM** / **TYPE** = a fault, — = unsupported, — dtype = the backend cannot run that "
+        f"dtype, · = not drawn."
     )
 
 
@@ -101,8 +117,8 @@ def _summary(results, outcomes) -> str:
         totals = Counter()
         for counter in counters.values():
             totals.update(counter)
-        rows.append([op, VERDICT_TEXT[verdict], ", ".join(known),
-                     totals["conforms"], totals["known"] + totals["new"]])
+        rows.append([op, with_gaps(VERDICT_TEXT[verdict], dtype_gaps(results, op)),
+                     ", ".join(known), totals["conforms"], totals["known"] + totals["new"]])
     return tabulate(rows, ["op", "verdict", "known deviations", "checks conforming",
                            "checks deviating"], tablefmt="github")
 
@@ -136,8 +152,9 @@ def _gradients(results, outcomes) -> str:
         verdict = worst(o for o, n in counter.items() if n)
         if verdict is None and op in results["unsupported"]:
             verdict = "unsupported"
-        rows.append([op, VERDICT_TEXT[verdict], counter["conforms"],
-                     counter["known"] + counter["new"] + counter["stale"], counter["unsupported"],
+        rows.append([op, with_gaps(VERDICT_TEXT[verdict], dtype_gaps(results, op, "gradient")),
+                     counter["conforms"], counter["known"] + counter["new"] + counter["stale"],
+                     counter["unsupported"] + counter["unsupported_dtype"],
                      ", ".join(shown.get(op, []))])
     return ("Each case draws an upstream gradient g and compares the backend's vjp(g) with the "
             "oracle's (reference/gradients.py); see the Deviations section for each finding's "
@@ -148,12 +165,24 @@ def _gradients(results, outcomes) -> str:
 
 def _claims(claims, results) -> str:
     if not claims:
-        return f"Not judged: {results.get('claims_not_judged') or 'this run selected only some properties'}."
+        why = results.get("claims_not_judged") or "this run selected only some properties"
+        return f"Not judged: {why}."
     rows = [[c["claim"], f"**{c['verdict']}**", c["evidence"]] for c in claims]
     return tabulate(rows, ["claim", "verdict", "evidence"], tablefmt="github")
 
 
-def repro_snippet(finding: dict, backend_spec: str) -> str:
+def repro(finding: dict, metadata: dict) -> str:
+    """The finding's native repro (reports.repros), fenced; for a backend no repro writer knows
+    (one given as module:attribute), a script that loads it through the suite."""
+    try:
+        return "```python\n" + repro_snippet(
+            finding, metadata["backend_spec"],
+            f"{metadata['backend']} {metadata['backend_version']}") + "```"
+    except NoNativeRepro:
+        return suite_repro(finding, metadata["backend_spec"])
+
+
+def suite_repro(finding: dict, backend_spec: str) -> str:
     """Python that rebuilds the finding's case and prints the backend's result and the
     oracle's: the forward pass, or for a gradient finding the vector-Jacobian product."""
     dtype = finding["dtype"]
@@ -184,7 +213,6 @@ def _deviations(results) -> str:
     findings = sorted(results["findings"], key=lambda f: (f["status"] != "new", f["key"]))
     if not findings:
         return "None: every drawn case conforms."
-    spec = results["metadata"]["backend_spec"]
     parts = []
     for finding in findings:
         origin = ("Hypothesis' shrunk counterexample" if finding["shrunk"]
@@ -206,7 +234,7 @@ def _deviations(results) -> str:
             ] if finding["expected"] or finding["actual"] else []),
             "Repro:",
             "",
-            repro_snippet(finding, spec),
+            repro(finding, results["metadata"]),
         ]))
     return "\n\n".join(parts)
 
@@ -226,7 +254,6 @@ def _faults(results) -> str:
             for f in faults]
     table = tabulate(rows, ["fault", "op", "kind", "detail", "calls", "draws quarantined"],
                      tablefmt="github")
-    spec = results["metadata"]["backend_spec"]
     parts = [FAULT_INTRODUCTION, table]
     for fault in faults:
         region = ", ".join(f"{name}={value}" for name, value in fault.get("region", {}).items()
@@ -244,7 +271,7 @@ def _faults(results) -> str:
             "",
             "Repro:",
             "",
-            repro_snippet(fault, spec),
+            repro(fault, results["metadata"]),
         ]))
     return "\n\n".join(parts)
 
@@ -267,18 +294,41 @@ def _validity(results) -> str:
 
 
 def _errors(results) -> str:
-    if not results["errors"]:
-        return "None."
-    return "\n".join(f"- `{error['test']}`: {error['error']}" for error in results["errors"])
+    lines = [f"- `{error['test']}`: {error['error']}" for error in results["errors"]]
+    audit = results.get("registry_audit", {})
+    if audit.get("never_matched"):
+        lines.append("- Registry entries no drawn case fell inside (never matched): "
+                     + ", ".join(f"`{key}`" for key in audit["never_matched"]) + ".")
+    for key, cases in audit.get("outside_description", {}).items():
+        lines.append(f"- `{key}` matched cases whose op or dtype its description does not "
+                     f"name: {', '.join(cases)}.")
+    return "\n".join(lines) or "None."
+
+
+def regions_never_drawn(results) -> dict[str, list[str]]:
+    """region -> the ops that drew cases, can have one in the region, and had none there."""
+    by_op = results.get("coverage_by_op", {})
+    drawn = {key.split("|")[0] for key in results.get("dtype_cases", {})}
+    return {region: [op for op in reference.OP_NAMES if op in drawn
+                     and region_applies(region, OPS[op].family, OPS[op].spatial_dims)
+                     and not by_op.get(f"{op}|{region}")]
+            for region in REGIONS}
 
 
 def _coverage(results) -> str:
     coverage = results["coverage"]
-    rows = [[region, REGIONS[region], coverage.get(region, 0)] for region in REGIONS]
-    rows += [[key, "cases of this dtype", value] for key, value in sorted(coverage.items())
+    never = regions_never_drawn(results)
+    rows = [[region, REGIONS[region], coverage.get(region, 0), ", ".join(never[region])]
+            for region in REGIONS]
+    rows += [[key, "cases of this dtype", value, ""] for key, value in sorted(coverage.items())
              if key.startswith("dtype ")]
-    table = tabulate(rows, ["region", "meaning", "distinct cases"], tablefmt="github")
-    return f"{coverage.get('cases', 0)} distinct cases drawn.\n\n{table}"
+    table = tabulate(rows, ["region", "meaning", "distinct cases", "ops with none"],
+                     tablefmt="github")
+    zero = [region for region in REGIONS if not coverage.get(region)]
+    gaps = sum(map(len, never.values()))
+    return (f"{coverage.get('cases', 0)} distinct cases drawn; regions with none: "
+            f"{', '.join(zero) or 'none'}; (op, region) pairs with none, of those an op can "
+            f"have: {gaps}.\n\n{table}")
 
 
 def _metadata(metadata) -> str:
@@ -321,7 +371,8 @@ def render_matrix(runs: dict) -> str:
         "# Pooling conformance matrix",
         "Each cell is the worst verdict over the drawn cases of that op with that feature. "
         "Legend: ✓ conforms, known = registered deviation, **NEW** = unregistered deviation, "
-        "— = unsupported, · = not drawn. Each backend's column links to its own report.",
+        "— = unsupported, — dtype = the backend cannot run that dtype, · = not drawn. Each "
+        "backend's column links to its own report.",
         tabulate(rows, header, tablefmt="github"),
         "## Backends\n\n" + "\n".join(timing + notes),
     ]) + "\n"
@@ -344,4 +395,5 @@ def _gradient_cell(results: dict, op: str) -> str:
 
 def _overall(results: dict) -> str:
     outcomes = [o for counter in results["outcomes"].values() for o, n in counter.items() if n]
-    return CELL_TEXT[worst(outcomes)]
+    gaps = "unsupported_dtype" in outcomes and worst(outcomes) != "unsupported_dtype"
+    return CELL_TEXT[worst(outcomes)] + (f" + {CELL_TEXT['unsupported_dtype']}" if gaps else "")

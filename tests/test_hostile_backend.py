@@ -83,7 +83,8 @@ def test_the_hostile_report_is_complete_and_within_its_budget(hostile_report):
     # Raising an exception class from nowhere is a deviation; a megabyte of output is nothing.
     raised = [f for f in results["findings"] if f["op"] == "min_pool1d"]
     assert raised and "_UnheardOfError" in raised[0]["message"]
-    assert results["outcomes"]["min_pool2d|values"] == {"conforms": 60}
+    outcomes = results["outcomes"]["min_pool2d|values"]
+    assert {outcome for outcome, count in outcomes.items() if count} == {"conforms"}, outcomes
     assert "hostile backend says" not in completed.stdout
 
 

@@ -2,22 +2,24 @@
 
 torch has no min pooling and no functional global average pooling: `min_pool*d` is absent (so
 unsupported), and `global_avg_pool*d` is `mean` over the spatial dims for the functional backend
-and `AdaptiveAvgPoolNd(1)` for the module backend, the course notebook's definition under test.
+(every shape passed to it as given: conformance/deviations/torch-mean.toml) and
+`AdaptiveAvgPoolNd(1)` for the module backend, the course notebook's definition under test.
+Arguments are bound by torch's signatures (torch_signatures) and reach torch unchanged; this
+adapter never consults the oracle.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 import math
 
 import ml_dtypes
 import numpy as np
 import torch
 
-import reference
-from reference.pooling import op_arguments
-from reference import parameters
+from conformance.backends.torch_signatures import bind, split_op_name
 
+FAMILIES = ("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool", "global_avg_pool")
 _MODULE_CLASS_NAMES = {
     "max_pool": "MaxPool",
     "avg_pool": "AvgPool",
@@ -31,13 +33,12 @@ _MODULE_CLASS_NAMES = {
 _UNSUPPORTED_DTYPE_MARKERS = ("could not infer output dtype",)
 
 
-def to_torch(array: np.ndarray, device: str = "cpu", memory_format=None) -> torch.Tensor:
+def to_torch(array: np.ndarray, device: str = "cpu") -> torch.Tensor:
     if array.dtype == ml_dtypes.bfloat16:
         tensor = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
     else:
         tensor = torch.from_numpy(np.array(array, copy=True))
-    tensor = tensor.to(device)
-    return tensor.contiguous(memory_format=memory_format) if memory_format else tensor
+    return tensor.to(device)
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -47,17 +48,70 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.numpy()
 
 
-def _family_and_dims(op_name: str) -> tuple[str, int]:
-    if op_name not in reference.OP_NAMES or op_name.startswith("min_pool"):
-        raise AttributeError(op_name)
-    return op_name[:-2], int(op_name[-2])
+def spatial_mean(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """Global average pooling as torch users write it, `x.mean(spatial dims, keepdim=True)`:
+    torch has no such function. `mean` reduces the trailing dims of any rank and takes empty
+    ones; what it does with a shape the pooling ops reject is torch's answer (registry)."""
+    return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
 
 
-def _every_other_element_of(tensor: torch.Tensor) -> torch.Tensor:
+def refuse_writes_outside_the_gradient(op_name: str, indices: torch.Tensor,
+                                       plane_size: int) -> None:
+    """torch's max pooling backward adds each upstream gradient at the forward's index with no
+    bounds check (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp). For a window with no
+    input element that index lies outside its plane, so the write lands outside the gradient
+    tensor and corrupts the heap (the process may abort). Such a case is not run: it is
+    unsupported (NotImplementedError), and the deviation registry says why."""
+    if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
+        raise NotImplementedError(
+            f"not run: the {op_name} backward would write outside the gradient tensor "
+            f"(the forward's indices run {int(indices.min())}..{int(indices.max())}, a plane "
+            f"of {plane_size} elements 0..{plane_size - 1})"
+        )
+
+
+def _stored_in_order(tensor: torch.Tensor, order: list[int]) -> torch.Tensor:
+    """`tensor`'s values in a dense buffer whose dims run in `order` (outermost first), viewed
+    in the logical order again: a permuted view, as `x.permute(...)` of another tensor is."""
+    inverse = [order.index(dim) for dim in range(tensor.dim())]
+    return tensor.permute(order).contiguous().permute(inverse)
+
+
+def _contiguous(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    return tensor
+
+
+def _channels_last(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """torch's channels_last (batched 2-d pooling, 4-D) and channels_last_3d (batched 3-d
+    pooling, 5-D) memory formats, the only ranks torch defines them for; other inputs as given."""
+    formats = {(2, 4): torch.channels_last, (3, 5): torch.channels_last_3d}
+    memory_format = formats.get((spatial_dims, tensor.dim()))
+    return tensor.contiguous(memory_format=memory_format) if memory_format else tensor
+
+
+def _channels_innermost(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """Channels stored innermost at every rank, (N, *spatial, C) or (*spatial, C), viewed as
+    (N, C, *spatial): what a sequence model hands a 1-d pooling op (`x.transpose(1, 2)` of an
+    (N, L, C) activation), and channels-last for the unbatched and 1-d inputs that torch's
+    memory formats leave out. Batched 2-d and 3-d inputs get channels_last's strides."""
+    channel = tensor.dim() - spatial_dims - 1
+    if channel < 0:
+        return tensor
+    return _stored_in_order(tensor, [d for d in range(tensor.dim()) if d != channel] + [channel])
+
+
+def _axes_reversed(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """Every axis stored in reverse order (the width outermost, the batch innermost: a
+    transposed, Fortran-order buffer), so that no stride is the one a contiguous kernel
+    assumes and the spatial axes are transposed in memory."""
+    return _stored_in_order(tensor, list(reversed(range(tensor.dim()))))
+
+
+def _every_other_element(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
     """`tensor`'s values in a view that is contiguous in no dimension: every other element of a
     buffer twice as long on each axis, as a slice of a larger activation would be. Kernels that
     assume unit strides, or that call `.contiguous()` and write back to the wrong buffer, differ
-    here (the gradient too: autograd hands the backward pass views of this layout)."""
+    here."""
     if tensor.dim() == 0 or tensor.numel() == 0:
         return tensor
     doubled = torch.empty([2 * size for size in tensor.shape], dtype=tensor.dtype,
@@ -67,21 +121,31 @@ def _every_other_element_of(tensor: torch.Tensor) -> torch.Tensor:
     return view
 
 
-class TorchBackend:
-    """Calls torch on `device`, optionally on inputs in `memory_format` (e.g. channels_last) or
-    on non-contiguous views (`strided`)."""
+# The memory layouts an input (and an upstream gradient) is handed to torch in: same values,
+# other strides, so that torch's layout-specific kernels (and Inductor's code for those
+# strides) run. One backend name per layout (loading.py); `layout(tensor, spatial_dims)`.
+LAYOUTS = {
+    "contiguous": _contiguous,
+    "channels-last": _channels_last,
+    "permuted": _channels_innermost,
+    "transposed": _axes_reversed,
+    "noncontiguous": _every_other_element,
+}
 
-    def __init__(self, name: str = "torch", device: str = "cpu", memory_format=None,
-                 strided: bool = False, use_modules: bool = False):
+
+class TorchBackend:
+    """Calls torch on `device`, on inputs (and upstream gradients) in one of the LAYOUTS."""
+
+    def __init__(self, name: str = "torch", device: str = "cpu", layout: str = "contiguous",
+                 use_modules: bool = False):
         self.name = name
         self.version = torch.__version__
         self.device = device
-        self.memory_format = memory_format
-        self.strided = strided
+        self.layout = LAYOUTS[layout]
         self.use_modules = use_modules
 
     def __getattr__(self, op_name: str):
-        family, spatial_dims = _family_and_dims(op_name)
+        family, spatial_dims = split_op_name(op_name, FAMILIES)
 
         def op(input: np.ndarray, *args, **kwargs):
             tensor = self._tensor(input, spatial_dims)
@@ -97,10 +161,14 @@ class TorchBackend:
     def vjp(self, op_name: str, input: np.ndarray, grad_output: np.ndarray, *args, **kwargs):
         """The gradient of the op's values with respect to `input`, by torch.autograd; the
         upstream gradient takes the layout the input has, as the op's output would."""
-        family, spatial_dims = _family_and_dims(op_name)
+        family, spatial_dims = split_op_name(op_name, FAMILIES)
         tensor = self._tensor(input, spatial_dims)
-        if family == "max_pool":
-            self._refuse_writes_past_the_gradient(op_name, tensor, args, kwargs)
+        if family == "max_pool" and op_name in self.UNCHECKED_MAX_POOL_BACKWARD:
+            arguments = {**bind(family, spatial_dims, None, args, kwargs), "return_indices": True}
+            with torch.no_grad():
+                _, indices = self._call(family, spatial_dims, tensor, (), arguments)
+            refuse_writes_outside_the_gradient(
+                op_name, indices, math.prod(tensor.shape[-spatial_dims:]))
         tensor.requires_grad_()
         output = self._call(family, spatial_dims, tensor, args, kwargs)
         values = output[0] if isinstance(output, tuple) else output  # return_indices: ignored
@@ -111,34 +179,8 @@ class TorchBackend:
     # The max pooling ops whose backward scatters through the forward's indices unchecked.
     UNCHECKED_MAX_POOL_BACKWARD = ("max_pool1d", "max_pool2d", "max_pool3d")
 
-    def _refuse_writes_past_the_gradient(self, op_name, tensor, args, kwargs) -> None:
-        """torch's max pooling backward adds each upstream gradient at the forward's index with
-        no bounds check (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp). For a window with
-        no input element that index lies outside its plane (past it, from eager's forward), so
-        the write lands outside the gradient tensor and corrupts the heap (the process may
-        abort). Such a case is not run: it is unsupported, and the deviation registry says why."""
-        if op_name not in self.UNCHECKED_MAX_POOL_BACKWARD:
-            return
-        spatial_dims = int(op_name[-2])
-        arguments = {**op_arguments(op_name, *args, **kwargs), "return_indices": True}
-        with torch.no_grad():
-            _, indices = self._call("max_pool", spatial_dims, tensor, (), arguments)
-        plane_size = math.prod(tensor.shape[-spatial_dims:])
-        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
-            raise NotImplementedError(
-                f"not run: the {op_name} backward would write outside the gradient tensor "
-                f"(the forward's indices run {int(indices.min())}..{int(indices.max())}, a plane "
-                f"of {plane_size} elements 0..{plane_size - 1})"
-            )
-
     def _tensor(self, array: np.ndarray, spatial_dims: int) -> torch.Tensor:
-        # channels_last applies to batched 4-D (2-d pooling) and 5-D (3-d pooling) inputs only.
-        batched = array.ndim == spatial_dims + 2
-        memory_format = self.memory_format if batched and spatial_dims > 1 else None
-        if memory_format is torch.channels_last and spatial_dims == 3:
-            memory_format = torch.channels_last_3d
-        tensor = to_torch(array, self.device, memory_format)
-        return _every_other_element_of(tensor) if self.strided else tensor
+        return self.layout(to_torch(array, self.device), spatial_dims)
 
     def _call(self, family, spatial_dims, tensor, args, kwargs):
         """The op on `tensor`; where torch has no kernel for the dtype, NotImplementedError."""
@@ -151,24 +193,19 @@ class TorchBackend:
 
     def _call_torch(self, family, spatial_dims, tensor, args, kwargs):
         """torch itself sees every argument as given, so it raises its own errors."""
-        op_name = f"{family}{spatial_dims}d"
         if family == "global_avg_pool":
             if self.use_modules:
                 return getattr(torch.nn, f"AdaptiveAvgPool{spatial_dims}d")(1)(tensor, *args, **kwargs)
             if args or kwargs:
-                raise TypeError(f"{op_name}() takes only the input")
-            # `mean` takes any rank and empty dims; which dims are spatial is this adapter's
-            # mapping, so the adapter rejects inputs it cannot map, as torch's pooling ops do.
-            parameters.check_input_shape(op_name, spatial_dims, tuple(tensor.shape))
-            return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
+                raise TypeError(f"global_avg_pool{spatial_dims}d() takes only the input")
+            return spatial_mean(tensor, spatial_dims)
         if self.use_modules:
             # Module constructors order their parameters differently (MaxPool2d puts
-            # return_indices before ceil_mode), so positional arguments go by name.
-            named = inspect.signature(getattr(reference, op_name)).bind_partial(None, *args, **kwargs)
-            named.arguments.pop("input")
+            # return_indices before ceil_mode), so positional arguments go by name; the
+            # module's defaults are torch.nn.functional's, so the bound defaults change nothing.
             module_class = getattr(torch.nn, f"{_MODULE_CLASS_NAMES[family]}{spatial_dims}d")
-            return module_class(**named.arguments)(tensor)
-        return getattr(torch.nn.functional, op_name)(tensor, *args, **kwargs)
+            return module_class(**bind(family, spatial_dims, None, args, kwargs))(tensor)
+        return getattr(torch.nn.functional, f"{family}{spatial_dims}d")(tensor, *args, **kwargs)
 
 
 def functional() -> TorchBackend:
@@ -179,11 +216,11 @@ def modules() -> TorchBackend:
     return TorchBackend("torch-nn", use_modules=True)
 
 
-def channels_last() -> TorchBackend:
-    """2-d and 3-d inputs in channels_last(_3d) memory: torch runs different CPU kernels."""
-    return TorchBackend("torch-channels-last", memory_format=torch.channels_last)
+def in_layout(layout: str) -> TorchBackend:
+    """Eager torch on inputs and upstream gradients in `layout` (LAYOUTS): `torch-<layout>`."""
+    return TorchBackend(f"torch-{layout}", layout=layout)
 
 
-def non_contiguous() -> TorchBackend:
-    """Inputs (and upstream gradients) as strided views, every other element on each axis."""
-    return TorchBackend("torch-noncontiguous", strided=True)
+channels_last, permuted, transposed, non_contiguous = (
+    functools.partial(in_layout, layout)
+    for layout in ("channels-last", "permuted", "transposed", "noncontiguous"))

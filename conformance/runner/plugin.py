@@ -26,7 +26,7 @@ from hypothesis.errors import InvalidArgument
 from conformance.backends.loading import (
     BackendError, backend_spec, builtin_deviations_file, load_backend,
 )
-from conformance.engine.deviations import Registry, RegistryError
+from conformance.engine.deviations import Registry, RegistryError, registry_audit
 from conformance.runner import profiles
 from conformance.runner.faults import NotRun, Quarantined
 from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
@@ -211,6 +211,7 @@ def pytest_sessionfinish(session, exitstatus):
     if not path:
         return
     document = suite.results_json()
+    document["registry_audit"] = registry_audit(suite.registry, document["deviation_cases"])
     document["metadata"] = run_metadata(session.config, suite)
     if suite.out_of_budget:
         document["metadata"]["budget_spent"] = session.config.getoption("--budget")
