@@ -34,6 +34,9 @@ BUILTIN_BACKENDS = {
     "paddle": "conformance.backends.paddle_backend:PaddleBackend",
     "flax": "conformance.backends.flax_backend:FlaxBackend",
     "torch-export": "conformance.backends.torch_export_backend:exported",
+    "onnxruntime-native": "conformance.backends.onnx_native_backend:onnxruntime_native",
+    "onnx-reference-native": "conformance.backends.onnx_native_backend:onnx_reference_native",
+    "tensorflow-native": "conformance.backends.tensorflow_native_backend:tensorflow_native",
 }
 
 # Built-in backends describe their own known deviations (conformance/deviations/<file>); a
@@ -56,6 +59,9 @@ BUILTIN_DEVIATIONS = {
     "paddle": "paddle.toml",
     "flax": "flax.toml",
     "torch-export": "torch-export.toml",
+    "onnxruntime-native": "onnxruntime-native.toml",
+    "onnx-reference-native": "onnx-reference-native.toml",
+    "tensorflow-native": "tensorflow-native.toml",
 }
 
 
