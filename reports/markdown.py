@@ -11,6 +11,8 @@ from conformance.engine.ops import OPS
 from conformance.engine.regions import REGIONS
 from conformance.engine.regions.catalogue import region_applies
 from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
+from reports.dialect_repros import dialect_repro
+from reports.dialect_summary import dialect_summary, report_ops
 from reports.repros import NoNativeRepro, repro_snippet
 
 VERDICT_TEXT = {
@@ -55,6 +57,7 @@ def render(results: dict, claims: list[dict], previous: dict | None = None) -> s
     metadata = results["metadata"]
     sections = [
         f"# Pooling conformance report: {metadata['backend']} {metadata['backend_version']}",
+        dialect_summary(results),
         _headline(results, outcomes),
         "## Summary per op\n\n" + _summary(results, outcomes),
         "## Faults\n\n" + _faults(results),
@@ -101,7 +104,7 @@ def _headline(results, outcomes) -> str:
 
 def _summary(results, outcomes) -> str:
     rows = []
-    for op in reference.OP_NAMES:
+    for op in report_ops(results):
         counters = {concern: c for (name, concern), c in outcomes.items() if name == op}
         if op in results["unsupported"] and not any(
                 c["conforms"] + c["known"] + c["new"] for c in counters.values()):
@@ -110,7 +113,7 @@ def _summary(results, outcomes) -> str:
         verdict = worst([o for c in counters.values() for o, n in c.items() if n]
                         + [f["status"] for f in results.get("faults", []) if f["op"] == op])
         if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
-            verdict = "error"
+            verdict = worst([verdict, "error"])  # a fault stays the worse verdict
         if verdict is None and any(t["op"] == op for t in results.get("not_run", [])):
             verdict = "not_run"
         known = results.get("known_by_op", {}).get(op, [])
@@ -126,7 +129,7 @@ def _summary(results, outcomes) -> str:
 def _matrix(results, matrix) -> str:
     features = list(MATRIX_FEATURES)
     rows = []
-    for op in reference.OP_NAMES:
+    for op in report_ops(results):
         if op in results["unsupported"] and not any(matrix.get((op, f)) for f in features):
             rows.append([op] + [CELL_TEXT["unsupported"]] * len(features))
             continue
@@ -174,6 +177,9 @@ def _claims(claims, results) -> str:
 def repro(finding: dict, metadata: dict) -> str:
     """The finding's native repro (reports.repros), fenced; for a backend no repro writer knows
     (one given as module:attribute), a script that loads it through the suite."""
+    native = dialect_repro(finding, metadata["backend_spec"])
+    if native is not None:
+        return native
     try:
         return "```python\n" + repro_snippet(
             finding, metadata["backend_spec"],
@@ -283,7 +289,7 @@ def _validity(results) -> str:
     if not validity:
         return "Not run."
     rows = [[op] + [validity.get(op, {}).get(c, 0) for c in VALIDITY_CLASSES]
-            for op in reference.OP_NAMES if op in validity]
+            for op in report_ops(results) if op in validity]
     table = tabulate(rows, ["op", *VALIDITY_CLASSES], tablefmt="github")
     examples = [
         f"- **{key.replace('|', '**, ')}: {message}"
@@ -352,7 +358,8 @@ def render_matrix(runs: dict) -> str:
     ran = {name: results for name, results in runs.items() if isinstance(results, dict)}
     header = ["op", "feature"] + [f"[{name}]({name}.md)" for name in ran]
     rows = [["**all**", "verdict"] + [_overall(results) for results in ran.values()]]
-    for op in reference.OP_NAMES:
+    ops = list(dict.fromkeys(op for results in ran.values() for op in report_ops(results)))
+    for op in ops or reference.OP_NAMES:
         for feature in MATRIX_FEATURES:
             cells = []
             for results in ran.values():
