@@ -13,8 +13,11 @@ from conformance.engine.cases import Case
 from conformance.engine.regions import REGIONS
 
 # Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
-# case of the cell ran at all.
-OUTCOMES = ("new", "stale", "error", "known", "conforms", "unsupported")
+# case of the cell ran at all. crash ... wrong_result_type: faults (the call did not answer);
+# quarantined, not_run: cases not called (after a fault, past the budget); unsupported_dtype:
+# the backend cannot run that dtype.
+OUTCOMES = ("new", "crash", "hang", "out_of_memory", "wrong_result_type", "stale", "error",
+            "known", "quarantined", "not_run", "conforms", "unsupported_dtype", "unsupported")
 # The report's op x feature matrix: a feature column is a predicate over case features.
 MATRIX_FEATURES = {
     "float32": lambda f: f["dtype"] == "float32",

@@ -1,0 +1,137 @@
+"""Native repros leave the suite: each committed report's repro runs on its own, in isolated
+mode (`python -I`: no PYTHONPATH, no user site, from an empty directory), importing only its
+framework, and still fails on the backend. A committed repro that exits 0 means the finding no
+longer reproduces: the backend was fixed, or the registry or report is stale."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reports.findings import findings_of
+from reports.repros import WRITERS, repro_snippet
+from reports.repros.literals import nested
+from reports.repros.problem import array_of
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+# What each family's script may import: its framework and what the framework itself installs.
+FRAMEWORK_MODULES = {
+    "torch": {"torch"},
+    "onnxruntime": {"onnx", "onnxruntime", "numpy", "ml_dtypes"},
+    "onnx-reference": {"onnx", "numpy", "ml_dtypes"},
+    "jax": {"jax", "numpy", "ml_dtypes"},
+    "tensorflow": {"tensorflow", "numpy", "ml_dtypes"},
+}
+
+
+def committed_reports(pattern: str = "*.json"):
+    """(backend, findings with a native repro) of each committed report."""
+    for path in sorted(REPORTS.glob(pattern)):
+        results = json.loads(path.read_text())
+        backend = results["metadata"]["backend_spec"]
+        findings = [f for f in findings_of(results) if f.get("dialect", "torch") == "torch"]
+        if backend in WRITERS and findings:
+            yield pytest.param(backend, findings, id=backend)
+
+
+# Runs each script given on stdin (a JSON list) as __main__ in a fresh namespace, in this one
+# isolated interpreter (the framework is imported once), and prints how each ended.
+_DRIVER = """
+import json, sys, traceback
+outcomes = []
+for source in json.load(sys.stdin):
+    try:
+        exec(compile(source, "repro.py", "exec"), {"__name__": "__main__"})
+        outcomes.append(["passed", ""])
+    except AssertionError:
+        outcomes.append(["reproduces", traceback.format_exc(limit=1)[-600:]])
+    except BaseException:
+        outcomes.append(["error", traceback.format_exc()[-2000:]])
+print(json.dumps(outcomes))
+"""
+
+
+def run_isolated(scripts: list[str], directory: Path) -> list[tuple[str, str]]:
+    """How each script ended, run with `python -I` (no PYTHONPATH, no user site) from an
+    empty directory: "reproduces" (its assertion failed), "passed", or "error"."""
+    completed = subprocess.run([sys.executable, "-I", "-c", _DRIVER], input=json.dumps(scripts),
+                               capture_output=True, text=True, cwd=directory, timeout=1800)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return [tuple(outcome) for outcome in json.loads(completed.stdout.splitlines()[-1])]
+
+
+def assert_reproduce(backend: str, findings: list[dict], directory: Path) -> None:
+    """Every finding's repro fails by its assertion; one that passes is stale."""
+    # Faults end or stall the process they run in: each would need a process of its own.
+    findings = [f for f in findings if f.get("kind") not in ("crash", "hang", "out of memory")]
+    scripts = [repro_snippet(finding, backend) for finding in findings]
+    problems = []
+    for finding, script, (outcome, detail) in zip(findings, scripts,
+                                                  run_isolated(scripts, directory)):
+        if outcome == "passed":
+            problems.append(
+                f"STALE: the committed repro of {backend}:{finding['key']} no longer fails: the "
+                f"backend now agrees with the definition on this case, so reports/{backend}.json "
+                f"or its deviation registry is stale. Script:\n{script}")
+        elif outcome == "error":
+            problems.append(f"{backend}:{finding['key']}: the repro failed, but not by its "
+                            f"assertion:\n{detail}\nScript:\n{script}")
+    assert not problems, "\n\n".join(problems)
+
+
+@pytest.mark.parametrize("backend, findings", list(committed_reports("torch*.json")))
+def test_every_committed_torch_repro_still_reproduces(backend, findings, tmp_path):
+    assert_reproduce(backend, findings, tmp_path)
+
+
+OTHER_BACKENDS = [param for param in committed_reports()
+                  if WRITERS[param.values[0]].framework != "torch"]
+
+
+@pytest.mark.parametrize("backend, findings", OTHER_BACKENDS)
+def test_each_backend_environment_runs_its_own_repros(backend, findings, tmp_path):
+    needed = FRAMEWORK_MODULES[WRITERS[backend].framework]
+    missing = [module for module in needed if importlib.util.find_spec(module) is None]
+    if missing:
+        pytest.skip(f"{backend}'s repros need {', '.join(missing)}, not installed here")
+    assert_reproduce(backend, findings, tmp_path)
+
+
+@pytest.mark.parametrize("backend, findings", list(committed_reports()))
+def test_a_repro_imports_only_its_framework(backend, findings):
+    for finding in findings:
+        tree = ast.parse(repro_snippet(finding, backend))
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                    if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom)}
+        allowed = FRAMEWORK_MODULES[WRITERS[backend].framework] | {"signal"}
+        assert imported <= allowed, (finding["key"], imported)
+
+
+def test_a_repro_that_no_longer_fails_is_reported_stale(tmp_path):
+    """The staleness check itself: the same finding on an input where torch agrees (no NaN in
+    the window) must be flagged, not pass."""
+    results = json.loads((REPORTS / "torch.json").read_text())
+    finding = next(f for f in results["findings"] if f["key"] == "max-pool-index-of-last-nan")
+    conforming = {**finding, "input_literal": finding["input_literal"].replace("float('nan')",
+                                                                               "1.0")}
+    with pytest.raises(AssertionError, match="STALE: the committed repro of "
+                                             "torch:max-pool-index-of-last-nan"):
+        assert_reproduce("torch", [conforming], tmp_path)
+
+
+def test_literals_rebuild_nan_infinities_and_signed_zero_exactly():
+    array = np.array([[float("nan"), float("inf")], [-float("inf"), -0.0]], dtype=np.float32)
+    literal = nested(array)
+    assert literal == "[[float('nan'), float('inf')], [-float('inf'), -0.0]]"
+    rebuilt = array_of(literal, "float32", (2, 2))
+    assert rebuilt.tobytes() == array.tobytes()
+    assert nested(np.array([[-128, 127]], dtype=np.int8)) == "[[-128, 127]]"
