@@ -156,9 +156,14 @@ def matrix(arguments) -> int:
             runs[name] = "its report could not be written"
             continue
         runs[name] = json.loads((output.parent / f"{name}.json").read_text())
-    pictures = write_heatmap(runs, output.with_suffix(""))
-    write_atomically(output, render_matrix(runs, pictures[0].name))
-    print(f"wrote {output}, {', '.join(str(p) for p in pictures)}")
+    try:
+        pictures = write_heatmap(runs, output.with_suffix(""))
+    except ImportError:
+        print("pooling-conformance: no heatmap (it needs matplotlib: the `pictures` extra)",
+              file=sys.stderr)
+        pictures = []
+    write_atomically(output, render_matrix(runs, pictures[0].name if pictures else None))
+    print(f"wrote {output}{''.join(f', {p}' for p in pictures)}")
     return 0
 
 

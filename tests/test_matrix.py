@@ -2,6 +2,8 @@
 text, each deviation a short id linking to its section in the backend's report, one narrow
 table per op family, a summary line per backend, and a heatmap."""
 
+import pytest
+
 from reports.matrix import anchor, render_matrix, write_heatmap
 
 
@@ -76,6 +78,7 @@ def test_anchor_follows_githubs_heading_rule():
 
 
 def test_the_heatmap_is_written_as_svg_and_png_and_is_reproducible(tmp_path):
+    pytest.importorskip("matplotlib", reason="the heatmap needs the `pictures` extra")
     first = write_heatmap(RUNS, tmp_path / "one")
     second = write_heatmap(RUNS, tmp_path / "two")
     assert [p.suffix for p in first] == [".svg", ".png"]
