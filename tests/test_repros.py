@@ -135,3 +135,48 @@ def test_literals_rebuild_nan_infinities_and_signed_zero_exactly():
     rebuilt = array_of(literal, "float32", (2, 2))
     assert rebuilt.tobytes() == array.tobytes()
     assert nested(np.array([[-128, 127]], dtype=np.int8)) == "[[-128, 127]]"
+
+
+def test_a_fault_gets_the_same_native_repro_with_how_the_call_fails_said_first():
+    results = json.loads((REPORTS / "torch.json").read_text())
+    case = next(f for f in results["findings"] if f["key"] == "max-pool-index-of-last-nan")
+    fields = {k: case[k] for k in ("op", "call", "input_literal", "input_shape", "dtype",
+                                   "regions", "grad_output_literal", "grad_output_shape")}
+    crash = repro_snippet({**fields, "id": "crash:max_pool3d", "kind": "crash",
+                           "detail": "SIGSEGV", "count": 1, "quarantined": 2}, "torch")
+    assert "# This call ends the process (crash)" in crash
+    assert "torch.nn.functional.max_pool3d(x, kernel_size=(1, 2, 3)" in crash
+    hang = repro_snippet({**fields, "id": "hang:max_pool3d", "kind": "hang",
+                          "detail": "hang after 2.0 s", "count": 1, "quarantined": 0}, "torch")
+    assert "signal.alarm(60)" in hang.split("result =", 1)[0]
+
+
+def conforming_finding(op, kwargs, shape, dtype="float32"):
+    from conformance.engine.cases import Case
+
+    values = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) % 5 - 2
+    case = Case(op, values.astype(dtype), kwargs)
+    return {"key": f"check:{op}", "op": op, "concern": "values", "status": "known",
+            "call": case.call_text(), "input_literal": case.input_literal(),
+            "input_shape": list(shape), "dtype": dtype, "regions": []}
+
+
+# Windows the NumPy idioms must state exactly as the definition does: padding, ceil mode's
+# overhang, dilation, strides, adaptive and global windows.
+IDIOM_CASES = [
+    ("max_pool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 2, 5, 6)),
+    ("min_pool1d", {"kernel_size": 2, "stride": 1, "dilation": 2}, (2, 7)),
+    ("max_pool3d", {"kernel_size": (1, 2, 2), "stride": (1, 2, 1), "ceil_mode": True},
+     (1, 1, 2, 3, 3)),
+    ("adaptive_avg_pool2d", {"output_size": (3, 2)}, (1, 1, 5, 5)),
+    ("adaptive_max_pool1d", {"output_size": 4}, (1, 2, 7)),
+    ("global_avg_pool2d", {}, (2, 3, 4)),
+]
+
+
+def test_the_numpy_idioms_agree_with_the_definition_where_numpy_conforms(tmp_path):
+    findings = [conforming_finding(*case) for case in IDIOM_CASES]
+    scripts = [repro_snippet(finding, "numpy") for finding in findings]
+    outcomes = run_isolated(scripts, tmp_path)
+    assert [outcome for outcome, _ in outcomes] == ["passed"] * len(scripts), (
+        [detail for _, detail in outcomes], scripts)
