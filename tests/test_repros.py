@@ -42,9 +42,17 @@ def committed_reports(pattern: str = "*.json"):
 
 
 # Runs each script given on stdin (a JSON list) as __main__ in a fresh namespace, in this one
-# isolated interpreter (the framework is imported once), and prints how each ended.
+# isolated interpreter (the framework is imported once), and prints how each ended. The suite's
+# own packages cannot be imported there (the editable install would otherwise provide them).
 _DRIVER = """
-import json, sys, traceback
+import importlib.abc, json, sys, traceback
+
+class RefuseTheSuite(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("conformance", "reference", "reports"):
+            raise ImportError(f"a repro must not import {name}")
+
+sys.meta_path.insert(0, RefuseTheSuite())
 outcomes = []
 for source in json.load(sys.stdin):
     try:
