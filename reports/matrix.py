@@ -18,6 +18,7 @@ import reference
 from conformance.runner.results import OUTCOMES, worst
 from reports.bug_report import registry_entry
 from reports.findings import findings_of
+from reports.markdown import dtype_gaps
 
 # Each verdict: the cell's text, its heatmap colour, its name in counts, the legend's words.
 VERDICTS = {
@@ -73,7 +74,8 @@ def cell_outcome(results: dict, op: str, column: str) -> str | None:
     unsupported = results["unsupported"]
     if verdict is None and (op in unsupported or (column == GRADIENT and "vjp" in unsupported)):
         return "unsupported"
-    if verdict == "conforms" and (present["unsupported"] or present["unsupported_dtype"]):
+    if verdict == "conforms" and (present["unsupported"] or present["unsupported_dtype"]
+                                  or dtype_gaps(results, op, column)):
         return "unsupported_dtype"  # some cases (dtypes, parameters) the backend cannot run
     return verdict
 
@@ -93,7 +95,8 @@ def cell_text(name: str, results: dict, op: str, column: str, ids: dict) -> str:
     verdict = cell_outcome(results, op, column)
     links = [f"[{ids[f['key']]}]({name}.md#{anchor(_heading(f))})"
              for f in cell_findings(results, op, column)]
-    return " ".join([VERDICTS[verdict][0], *links])
+    gaps = dtype_gaps(results, op, column)
+    return " ".join([VERDICTS[verdict][0], *links, *([f"(no {', '.join(gaps)})"] if gaps else [])])
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

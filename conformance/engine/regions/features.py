@@ -11,6 +11,7 @@ from conformance.engine.regions.catalogue import REGIONS
 from conformance.engine.regions.dialect import dialect_features
 from conformance.engine.regions.geometry import (
     adaptive_features, kernel_reach_features, overhang_features, shape_features, sliding_features,
+    window_volume_features,
 )
 from conformance.engine.regions.precision import subnormal_gradient
 from conformance.engine.regions.values import (
@@ -59,6 +60,7 @@ def _case_features(case: Case) -> dict:
     except (TypeError, ValueError):
         features["invalid_arguments"] = True
         return features
+    features.update(window_volume_features(windows))
     if "kernel_size" in case.kwargs:
         features.update(sliding_features(case, windows))
     if "output_size" in case.kwargs:
