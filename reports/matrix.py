@@ -106,7 +106,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _heading(finding: dict) -> str:
-    # The report's section heading for a finding (reports.markdown._deviations).
+    # The report's section heading for a finding (reports.markdown._deviations) or a fault
+    # (reports.markdown._faults).
+    if finding.get("kind"):
+        return f"{finding['key']} ({finding['kind']})"
     return f"{finding['key']} ({finding['status']}, {finding['concern']})"
 
 

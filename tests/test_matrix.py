@@ -49,7 +49,7 @@ def test_cells_name_the_verdict_and_link_each_deviation_to_its_report_section():
     assert max_pool["alpha"][2] == "✓"
     assert max_pool["alpha"][4] == "✓"
     assert max_pool["beta"][1] == "**NEW** [D3](beta.md#newvaluesmax_pool1d-new-values)"
-    assert max_pool["beta"][2] == "**CRASH** [D2](beta.md#crashmax_pool2d-new-crash)"
+    assert max_pool["beta"][2] == "**CRASH** [D2](beta.md#crashmax_pool2d-crash)"
     assert max_pool["beta"][3] == "not run"
     assert max_pool["beta"][4] == "—"  # no vjp: gradients unsupported
     avg_pool = rows_of(markdown, "avg_pool")
