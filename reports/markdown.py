@@ -113,7 +113,7 @@ def _summary(results, outcomes) -> str:
         verdict = worst([o for c in counters.values() for o, n in c.items() if n]
                         + [f["status"] for f in results.get("faults", []) if f["op"] == op])
         if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
-            verdict = "error"
+            verdict = worst([verdict, "error"])  # a fault stays the worse verdict
         if verdict is None and any(t["op"] == op for t in results.get("not_run", [])):
             verdict = "not_run"
         known = results.get("known_by_op", {}).get(op, [])
