@@ -128,8 +128,6 @@ def statically_reached_oracle(source: Path) -> list[str]:
 STILL_LEANING = {
     "torch_backend": "imports reference (op_arguments, parameters); its owner rewrites it",
     "torch_compile_backend": "through torch_backend",
-    "jax_backend": "validates with reference.parameters and sizes ceil mode with its windows",
-    "tensorflow_backend": "validates with reference.parameters and sizes windows with it",
 }
 
 

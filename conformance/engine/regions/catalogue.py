@@ -57,6 +57,10 @@ REGIONS = {
     "uneven_padding": "the padding differs between spatial axes",
     "padding_above_half_kernel": "padding > kernel_size / 2 on some axis",
     "padding_at_least_kernel": "padding >= kernel_size on some axis",
+    "negative_padding": "padding < 0 on some axis (invalid arguments)",
+    "padding_crops_past_the_input": "negative padding leaves a negative length on some axis",
+    "zero_divisor": "divisor_override = 0 (invalid arguments)",
+    "non_integer_kernel": "kernel_size holds a float (invalid arguments)",
     "adaptive_output_zero": "adaptive output size 0 on some axis (an empty output)",
     "subnormal_decides_choice":
         "reading subnormal numbers as zero changes which element a max (min) window chooses",
