@@ -20,9 +20,13 @@ BUILTIN_BACKENDS = {
     "torch": "conformance.backends.torch_backend:functional",
     "torch-nn": "conformance.backends.torch_backend:modules",
     "torch-channels-last": "conformance.backends.torch_backend:channels_last",
+    "torch-permuted": "conformance.backends.torch_backend:permuted",
+    "torch-transposed": "conformance.backends.torch_backend:transposed",
     "torch-noncontiguous": "conformance.backends.torch_backend:non_contiguous",
     "torch-compile": "conformance.backends.torch_compile_backend:TorchCompileBackend",
     "torch-compile-channels-last": "conformance.backends.torch_compile_backend:channels_last",
+    "torch-compile-permuted": "conformance.backends.torch_compile_backend:permuted",
+    "torch-compile-transposed": "conformance.backends.torch_compile_backend:transposed",
     "torch-compile-noncontiguous": "conformance.backends.torch_compile_backend:non_contiguous",
     "numpy": "conformance.backends.numpy_backend:NumpyBackend",
     "onnxruntime": "conformance.backends.onnxruntime_backend:OnnxRuntimeBackend",
@@ -42,9 +46,13 @@ BUILTIN_DEVIATIONS = {
     "torch": "torch.toml",
     "torch-nn": "torch-nn.toml",
     "torch-channels-last": "torch.toml",
+    "torch-permuted": "torch.toml",
+    "torch-transposed": "torch.toml",
     "torch-noncontiguous": "torch.toml",
     "torch-compile": "torch-compile.toml",
     "torch-compile-channels-last": "torch-compile.toml",
+    "torch-compile-permuted": "torch-compile.toml",
+    "torch-compile-transposed": "torch-compile.toml",
     "torch-compile-noncontiguous": "torch-compile.toml",
     "numpy": "numpy.toml",
     "onnxruntime": "onnxruntime.toml",
@@ -62,9 +70,9 @@ BUILTIN_DEVIATIONS = {
 # Backends that compile per case need a smaller example budget than `ci` (conformance.runner.profiles).
 # tinygrad generates and clang-compiles kernels for every new shape (0.5 s and more a call);
 # torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps).
-BUILTIN_PROFILES = {"torch-compile": "compile", "torch-compile-channels-last": "compile",
-                    "torch-compile-noncontiguous": "compile", "tinygrad": "compile",
-                    "torch-export": "compile"}
+BUILTIN_PROFILES = {**{name: "compile" for name in BUILTIN_BACKENDS
+                       if name.startswith("torch-compile")},
+                    "tinygrad": "compile", "torch-export": "compile"}
 
 
 class BackendError(Exception):
@@ -123,9 +131,10 @@ def builtin_deviations_file(spec: str) -> str | None:
 
 
 def _op_names():
-    from reference import OP_NAMES
+    """Every op name of every dialect (reference.dialects), torch's first."""
+    from reference import dialects
 
-    return OP_NAMES
+    return tuple(op for dialect in dialects.DIALECTS for op in dialects.op_names(dialect))
 
 
 def _set_attribute(backend, name, value):
