@@ -18,7 +18,7 @@ it). How each torch parameter maps (N native, E emulated with the TF ops named, 
 | avg pool | N | `tf.nn.avg_pool` (VALID) over the input zero-padded with `tf.pad` |
 | count_include_pad=False, ceil_mode | E | `avg_pool(x padded) / avg_pool(mask padded)`, the mask 1 on what torch counts (the input; with count_include_pad the declared padding too), 0 elsewhere, in the input's dtype |
 | divisor_override | E | `avg_pool(x padded) * K / divisor`, in the input's dtype |
-| adaptive avg / max pool | E | per axis, each window sliced, reduced with `tf.reduce_mean` / `tf.reduce_max` (keepdims), joined with `tf.concat` (`torch_signatures.pool_adaptively`) |
+| adaptive avg / max pool | E | per axis, each window sliced, reduced with `tf.reduce_mean` / `tf.reduce_max` (keepdims), joined with `tf.concat` (`torch_signatures.pool_adaptively`); integer averages: `tf.reduce_sum` per axis (in the input's dtype, as TF sums), then one `tf.truncatediv` by the window's size |
 | global avg pool | N | `tf.reduce_mean` over the spatial axes |
 | return_indices (max 1-d / 2-d, no dilation) | N | `tf.nn.max_pool_with_argmax` (VALID, `include_batch_in_index=False`) over the padded input; TF's `(y * W + x) * C + c` turned into torch's `h * W + w` in unpadded coordinates; a padding cell, which is no element, as -1 |
 | return_indices (3-d, dilation, adaptive max) | - | NotImplementedError: TF has no argmax pooling for them |
@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from conformance.backends.torch_signatures import (  # noqa: E402
-    TorchLikeBackend, adaptive_sizes, ceil_mode_end_padding, is_one, owned, per_axis,
+    TorchLikeBackend, adaptive_bounds, adaptive_sizes, ceil_mode_end_padding, is_one, owned, per_axis,
     pool_adaptively,
 )
 
@@ -160,9 +160,21 @@ def _adaptive_pool(reduce):
                                       "emulation")
         axes = range(1, 1 + dims)
         sizes = adaptive_sizes(output_size, tuple(x.shape[a] for a in axes))
-        return pool_adaptively(x, axes, sizes,
-                               lambda part, axis: _run(reduce, part, axis=axis, keepdims=True),
-                               lambda parts, axis: tf.concat(parts, axis=axis))
+        # Integers: window sums one axis at a time, then one truncating division by the window's
+        # size (a mean of truncated per-axis means would truncate twice).
+        integer_average = reduce is tf.reduce_mean and x.dtype.is_integer
+        y = pool_adaptively(
+            x, axes, sizes,
+            lambda part, axis: _run(tf.reduce_sum if integer_average else reduce, part,
+                                    axis=axis, keepdims=True),
+            lambda parts, axis: tf.concat(parts, axis=axis))
+        if not integer_average:
+            return y
+        counts = np.ones((), np.int64)
+        for axis, size in zip(axes, sizes):
+            lengths = [end - start for start, end in adaptive_bounds(x.shape[axis], size)]
+            counts = np.multiply.outer(counts, np.array(lengths, np.int64))
+        return tf.truncatediv(y, tf.constant(counts[..., np.newaxis], x.dtype))
 
     return pool
 

@@ -91,6 +91,7 @@ def kernel_reach_features(case: Case) -> dict:
         "unit_stride_and_dilation": all(s == 1 and d == 1 for s, d in zip(strides, dilations)),
         "uneven_padding": len(set(pads)) > 1,
         "negative_padding": any(p < 0 for p in pads),
+        "dilation": any(d > 1 for d in dilations),  # for invalid arguments too
         "padding_crops_past_the_input": len(case.input.shape) >= spatial_dims and any(
             length + 2 * p < 0 for length, p in zip(case.input.shape[-spatial_dims:], pads)),
         "zero_divisor": type(arguments.get("divisor_override")) is int
