@@ -104,6 +104,10 @@ def _max_pool(x, dims, kernel_size, stride, padding, dilation, ceil_mode, return
                                       "2-d and undilated")
         return _argmax_pool(x, dims, kernel, strides, pads)
     if not is_one(dilation):
+        if not all(type(stride) is int and stride > 0 for stride in strides):
+            # The emulation keeps every stride-th window: a slice step must be a positive int.
+            raise ValueError(f"the dilation emulation needs positive integer strides, not "
+                             f"{strides}")
         y = _run(tf.nn.pool, _padded(x, pads, _lowest(x.dtype)), kernel, "MAX",
                  padding="VALID", dilations=list(per_axis(dilation, dims)))
         return y[(slice(None), *(slice(None, None, s) for s in strides))]
