@@ -38,6 +38,19 @@ BUILTIN_BACKENDS = {
     "paddle": "conformance.backends.paddle_backend:PaddleBackend",
     "flax": "conformance.backends.flax_backend:FlaxBackend",
     "torch-export": "conformance.backends.torch_export_backend:exported",
+    "onnxruntime-native": "conformance.backends.onnx_native_backend:onnxruntime_native",
+    "onnx-reference-native": "conformance.backends.onnx_native_backend:onnx_reference_native",
+    "tensorflow-native": "conformance.backends.tensorflow_native_backend:tensorflow_native",
+    "torch-onnx": "conformance.backends.torch_onnx_backend:dynamo",
+    "torch-onnx-torchscript": "conformance.backends.torch_onnx_backend:torchscript",
+    "keras-tensorflow": "conformance.backends.keras_backend:tensorflow",
+    "keras-tensorflow-channels-first": "conformance.backends.keras_backend:tensorflow_channels_first",
+    "keras-jax": "conformance.backends.keras_backend:jax",
+    "keras-jax-channels-first": "conformance.backends.keras_backend:jax_channels_first",
+    "keras-torch": "conformance.backends.keras_backend:torch",
+    "keras-torch-channels-first": "conformance.backends.keras_backend:torch_channels_first",
+    "keras-numpy": "conformance.backends.keras_backend:numpy",
+    "keras-numpy-channels-first": "conformance.backends.keras_backend:numpy_channels_first",
 }
 
 # Built-in backends describe their own known deviations (conformance/deviations/<file>); a
@@ -64,14 +77,30 @@ BUILTIN_DEVIATIONS = {
     "paddle": "paddle.toml",
     "flax": "flax.toml",
     "torch-export": "torch-export.toml",
+    "onnxruntime-native": "onnxruntime-native.toml",
+    "onnx-reference-native": "onnx-reference-native.toml",
+    "tensorflow-native": "tensorflow-native.toml",
+    "torch-onnx": "torch-onnx.toml",
+    "torch-onnx-torchscript": "torch-onnx-torchscript.toml",
+    "keras-tensorflow": "keras-tensorflow.toml",
+    "keras-tensorflow-channels-first": "keras-tensorflow.toml",
+    "keras-jax": "keras-jax.toml",
+    "keras-jax-channels-first": "keras-jax.toml",
+    "keras-torch": "keras-torch.toml",
+    "keras-torch-channels-first": "keras-torch.toml",
+    "keras-numpy": "keras-numpy.toml",
+    "keras-numpy-channels-first": "keras-numpy.toml",
 }
 
 
 # Backends that compile per case need a smaller example budget than `ci` (conformance.runner.profiles).
 # tinygrad generates and clang-compiles kernels for every new shape (0.5 s and more a call);
-# torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps).
+# torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps);
+# torch.onnx exports one per shape (the dynamo exporter 2-3 s); Keras on JAX, and on NumPy (which
+# pools with jax.lax), compiles each new shape's reduce_window (about 0.2 s a call).
 BUILTIN_PROFILES = {**{name: "compile" for name in BUILTIN_BACKENDS
-                       if name.startswith("torch-compile")},
+                       if name.startswith(("torch-compile", "torch-onnx", "keras-jax",
+                                           "keras-numpy"))},
                     "tinygrad": "compile", "torch-export": "compile"}
 
 
@@ -109,16 +138,29 @@ def load_backend(spec: str):
             f"({error}); install the backend's extra, e.g. `pip install "
             f"pooling-conformance[{spec}]`, or run its tox environment"
         ) from error
+    except Exception as error:  # the module itself is broken: say so in one line
+        raise BackendError(f"importing {module_name!r} for backend {spec!r} failed: "
+                           f"{type(error).__name__}: {error}") from error
     try:
         backend = getattr(module, attribute)
     except AttributeError as error:
         raise BackendError(f"module {module_name!r} has no attribute {attribute!r}") from error
     if callable(backend) and not any(hasattr(backend, op) for op in _op_names()):
-        backend = backend()
+        try:
+            backend = backend()
+        except Exception as error:
+            raise BackendError(f"{target} is callable, but calling it to make the backend "
+                               f"failed: {type(error).__name__}: {error}") from error
     if not any(hasattr(backend, op) for op in _op_names()):
         raise BackendError(
-            f"{spec!r} provides none of the pooling functions ({', '.join(_op_names()[:3])}, ...)"
+            f"{spec!r} ({type(backend).__name__}) provides none of the pooling functions "
+            f"({', '.join(_op_names()[:3])}, ...): not a backend (docs/backend-interface.md)"
         )
+    not_callable = [op for op in _op_names() if getattr(backend, op, None) is not None
+                    and not callable(getattr(backend, op))]
+    if not_callable:
+        raise BackendError(f"{spec!r} has pooling attributes that are not callable: "
+                           f"{', '.join(not_callable)}")
     if not getattr(backend, "name", None):
         _set_attribute(backend, "name", spec)
     if not getattr(backend, "version", None):
