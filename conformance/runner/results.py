@@ -166,10 +166,12 @@ class Results:
                     self.coverage[region] += 1
                     self.coverage_by_op[f"{case.op_name}|{region}"] += 1
         dtype = features["dtype"]
-        # Only a valid case with elements shows the backend computing in the dtype: an empty or
-        # invalid input may be answered (or rejected) before any kernel for the dtype is chosen.
+        # Only a valid case with elements that the backend answered shows it computing in the
+        # dtype: an empty or invalid input may be answered, and arguments rejected, before any
+        # kernel for the dtype is chosen.
+        raised = mismatch is not None and mismatch.concern in ("raises", "crashes")
         computed = (not features["invalid_arguments"] and case.input.size > 0
-                    and outcome != "quarantined")
+                    and outcome != "quarantined" and not raised)
         if outcome == "unsupported" or computed:
             ran = "unsupported" if outcome == "unsupported" else "ran"
             self.dtype_cases[f"{case.op_name}|{_pass(concern)}|{dtype}"][ran] += 1
