@@ -59,35 +59,16 @@ def element_values(dtype: str, profile: str) -> st.SearchStrategy:
         return st.floats(-bound, -2.0**-10, width=width)
     if profile == "special":
         return st.one_of(small_ties, special, finite)
-    if profile == "scattered_special":
-        return special
     return st.one_of(finite, small_ties)
-
-
-def fill_values(dtype: str, profile: str) -> st.SearchStrategy | None:
-    """The value most elements of an array share (None: drawn like its other elements).
-    "scattered_special": small ties, so that the few NaNs, infinities and subnormals drawn lie
-    among numbers, two of them often in one window; "extremes": the largest magnitude drawn, so
-    that windows of more than 16 elements sum past the dtype's range (window_sum_overflows)."""
-    if dtype in INTEGER_RANGES:
-        return None
-    if profile == "scattered_special":
-        return st.sampled_from([-1.0, 0.0, 1.0, 2.0])
-    if profile == "extremes":
-        bound = FLOAT_FORMATS[dtype].max_finite / 16
-        return st.sampled_from([bound, -bound])
-    return None
 
 
 @st.composite
 def input_arrays(draw, shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """Arrays mostly of one repeated value with a few others (Hypothesis' fill: ties, cheap),
-    or, in the "distinct" profile, every element drawn: sums that round at every step; the
-    "scattered_special" and "extremes" profiles are fill_values'."""
-    profile = draw(st.sampled_from(["mixed", "ties", "all_negative", "special", "distinct",
-                                    "scattered_special", "extremes"]))
+    or, in the "distinct" profile, every element drawn: sums that round at every step."""
+    profile = draw(st.sampled_from(["mixed", "ties", "all_negative", "special", "distinct"]))
     wide = np.int64 if dtype in INTEGER_RANGES else np.float64
-    elements = element_values(dtype, "mixed" if profile in ("distinct", "extremes") else profile)
-    fill = st.nothing() if profile == "distinct" else fill_values(dtype, profile)
+    elements = element_values(dtype, "mixed" if profile == "distinct" else profile)
+    fill = st.nothing() if profile == "distinct" else None
     values = draw(npst.arrays(wide, shape, elements=elements, fill=fill))
     return values.astype(NUMPY_DTYPES[dtype])
