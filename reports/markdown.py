@@ -113,7 +113,7 @@ def _summary(results, outcomes) -> str:
         verdict = worst([o for c in counters.values() for o, n in c.items() if n]
                         + [f["status"] for f in results.get("faults", []) if f["op"] == op])
         if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
-            verdict = "error"
+            verdict = worst([verdict, "error"])  # a fault stays the worse verdict
         if verdict is None and any(t["op"] == op for t in results.get("not_run", [])):
             verdict = "not_run"
         known = results.get("known_by_op", {}).get(op, [])
@@ -353,57 +353,3 @@ def _diff(previous: dict, current: dict) -> str:
     rows = [[key, "new since the previous report"] for key in sorted(after - before)]
     rows += [[key, "fixed since the previous report"] for key in sorted(before - after)]
     return tabulate(rows, ["deviation", "change"], tablefmt="github") if rows else "No change."
-
-
-def render_matrix(runs: dict) -> str:
-    """Backends as columns, op x feature as rows. `runs` maps a backend name to its results
-    JSON (as `report` writes it) or to a string saying why it did not run."""
-    ran = {name: results for name, results in runs.items() if isinstance(results, dict)}
-    header = ["op", "feature"] + [f"[{name}]({name}.md)" for name in ran]
-    rows = [["**all**", "verdict"] + [_overall(results) for results in ran.values()]]
-    ops = list(dict.fromkeys(op for results in ran.values() for op in report_ops(results)))
-    for op in ops or reference.OP_NAMES:
-        for feature in MATRIX_FEATURES:
-            cells = []
-            for results in ran.values():
-                counter = _split(results["matrix"]).get((op, feature), {})
-                unsupported = op in results["unsupported"] and not counter
-                cells.append(CELL_TEXT["unsupported" if unsupported else
-                                       worst(o for o, n in counter.items() if n)])
-            if any(cell != CELL_TEXT[None] for cell in cells):
-                rows.append([op, feature] + cells)
-        gradient = [_gradient_cell(results, op) for results in ran.values()]
-        if any(cell != CELL_TEXT[None] for cell in gradient):
-            rows.append([op, "gradient (vjp)"] + gradient)
-    notes = [f"- {name}: not run ({why})" for name, why in runs.items() if not isinstance(why, dict)]
-    timing = [_backend_line(name, results["metadata"]) for name, results in ran.items()]
-    return "\n\n".join([
-        "# Pooling conformance matrix",
-        "Each cell is the worst verdict over the drawn cases of that op with that feature. "
-        "Legend: ✓ conforms, known = registered deviation, **NEW** = unregistered deviation, "
-        "— = unsupported, — dtype = the backend cannot run that dtype, · = not drawn. Each "
-        "backend's column links to its own report.",
-        tabulate(rows, header, tablefmt="github"),
-        "## Backends\n\n" + "\n".join(timing + notes),
-    ]) + "\n"
-
-
-def _backend_line(name: str, metadata: dict) -> str:
-    whole = (f", whole report {metadata['report_seconds']} s" if "report_seconds" in metadata
-             else "")  # reports written before the report command recorded its own time
-    return (f"- {name}: {metadata['backend']} {metadata['backend_version']}, suite commit "
-            f"{metadata['suite_commit']}, profile `{metadata['hypothesis_profile']}`: properties "
-            f"{metadata['wall_seconds']} s{whole}")
-
-
-def _gradient_cell(results: dict, op: str) -> str:
-    counter = results["outcomes"].get(f"{op}|gradient", {})
-    if not counter and ("vjp" in results["unsupported"] or op in results["unsupported"]):
-        return CELL_TEXT["unsupported"]
-    return CELL_TEXT[worst(o for o, n in counter.items() if n)]
-
-
-def _overall(results: dict) -> str:
-    outcomes = [o for counter in results["outcomes"].values() for o, n in counter.items() if n]
-    gaps = "unsupported_dtype" in outcomes and worst(outcomes) != "unsupported_dtype"
-    return CELL_TEXT[worst(outcomes)] + (f" + {CELL_TEXT['unsupported_dtype']}" if gaps else "")
