@@ -22,6 +22,7 @@ from conformance.engine.deviations import Registry, RegistryError
 from conformance.runner import profiles
 from conformance.runner.isolation import IsolatedBackend
 from conformance.runner.metadata import run_metadata
+from conformance.runner.ordering import quickest_failure_first, self_tests
 from conformance.runner.results import merge, save
 from conformance.runner.suite import ConformanceFailure, Suite
 
@@ -93,6 +94,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for error in suite.results.errors:
         if error["test"] == "registry":
             terminalreporter.write_line(f"STALE: {error['error']}", red=True)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    left_out = self_tests(config, items)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+    quickest_failure_first(items)
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,7 @@ counts them; conformance.engine.regions.features decides, case by case, which ho
 
 from __future__ import annotations
 
-
-
+from conformance.engine.regions.defaults import DEFAULT_REGIONS
 
 # Listed in the report's coverage table in this order.
 REGIONS = {
@@ -68,3 +67,4 @@ REGIONS = {
     "window_sum_rounds_in_dtype":
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
 }
+REGIONS.update(DEFAULT_REGIONS)
