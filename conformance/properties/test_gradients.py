@@ -18,7 +18,6 @@ from conformance.engine.cases import Case
 from conformance.engine.ops import AVERAGING_FAMILIES, OPS
 from conformance.properties.test_pooling import run_property
 from conformance.engine.strategies import cases, gradient_cases, output_shape
-from conformance.engine.strategies.canonical import canonical_gradient_cases
 from reference.dtypes import FLOAT_FORMATS
 
 AVERAGING_OPS = [name for name, op in OPS.items() if op.family in AVERAGING_FAMILIES]
@@ -42,8 +41,7 @@ def linear_cases(draw, op_name: str) -> tuple[Case, np.ndarray]:
 def test_gradient(conformance, op_name):
     conformance.require(op_name)
     conformance.require("vjp")
-    run_property(conformance, "gradient", gradient_cases(op_name),
-                 canonical_gradient_cases(op_name))
+    run_property(conformance, "gradient", gradient_cases(op_name))
 
 
 @pytest.mark.parametrize("op_name", AVERAGING_OPS)

@@ -15,6 +15,7 @@ from conformance.backends.loading import ENVIRONMENT_VARIABLE
 # Earlier first; a property not named here runs after these, in collection order.
 PROPERTY_ORDER = (
     "test_canonical_cases_conform",
+    "test_canonical_gradients_conform",
     "test_values",
     "test_indices",
     "test_output_dtype",

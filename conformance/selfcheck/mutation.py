@@ -29,6 +29,7 @@ from conformance.engine.deviations import Registry
 from conformance.runner.suite import ConformanceFailure, Suite
 
 PROPERTY_MODULES = (
+    "conformance.properties.test_canonical",
     "conformance.properties.test_pooling",
     "conformance.properties.test_metamorphic",
     "conformance.properties.test_notebook",

@@ -38,7 +38,7 @@ def _sliding_templates(op) -> list[dict]:
         {"kernel_size": _per_axis((3, 2, 2), n)},
         # Different kernel, stride and padding on each axis; ceil mode overhangs.
         {"kernel_size": _per_axis((2, 3, 2), n), "stride": _per_axis((2, 1, 3), n),
-         "padding": _per_axis((1, 0, 1), n), "ceil_mode": True},
+         "padding": _per_axis((0, 1, 1), n), "ceil_mode": True},
         # stride=None spelled out, one int for every axis, padding at half the kernel.
         {"kernel_size": 2, "stride": None, "padding": 1, "ceil_mode": True},
         # Stride above the kernel: gaps between windows.
