@@ -111,6 +111,24 @@ def average_of_window(window: Window, dtype: str, divisor: int):
     return store(exact_sum(values) / divisor, dtype)
 
 
+def lp_norm_of_window(window: Window, dtype: str, p: int):
+    """The window's Lp norm, (sum |x|^p)^(1/p), stored in `dtype`: ONNX LpPool ("computing the
+    Lp norm on all values of a subset of the input tensor according to the kernel size";
+    `p` defaults to 2). Padding adds zeros, so only input elements are summed. The sum of
+    |x|^p is exact; its root is taken once in float64 after scaling by the largest |x|, so no
+    intermediate overflows. NaN gives NaN; an infinity (with no NaN) gives +inf."""
+    magnitudes = [abs(value) for _, value in window.elements]
+    if any(_is_nan(m) for m in magnitudes):
+        return store(math.nan, dtype)
+    if any(math.isinf(m) for m in magnitudes):
+        return store(math.inf, dtype)
+    largest = max(magnitudes, default=0.0)
+    if largest == 0:
+        return store(0.0, dtype)
+    scaled = sum((Fraction(m) / Fraction(largest)) ** p for m in magnitudes)
+    return store(largest * float(scaled) ** (1.0 / p), dtype)
+
+
 def exact_sum(terms) -> Fraction | float:
     """The exact sum of floats and Fractions: a Fraction, or a float where the sum is not finite.
 
@@ -181,8 +199,7 @@ def _adaptive_windows_per_axis(op_name, spatial_dims, shape, output_size):
 
 def _global_windows_per_axis(op_name, spatial_dims, shape):
     parameters.check_input_shape(op_name, spatial_dims, shape)
-    return [[AxisWindow(tuple(range(length)), (INPUT,) * length)]
-            for length in shape[-spatial_dims:]]
+    return global_windows(shape, spatial_dims)
 
 
 # The op families. Each takes the number of spatial dimensions and the op's public name
@@ -290,6 +307,38 @@ adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d = (
 global_avg_pool1d, global_avg_pool2d, global_avg_pool3d = (
     _specialise(global_avg_pool, "global_avg_pool", n) for n in (1, 2, 3)
 )
+
+
+def reduce_windows(input: Array, windows_per_axis, reduction: str, count_include_pad=True,
+                   p: int = 2):
+    """`input` pooled over `windows_per_axis` (N-d windows as products of per-axis windows):
+    (values, indices) arrays. The entry point of the dialects (reference.dialects), which
+    state their windows and call this with one of the reductions the torch ops use: "max",
+    "min" (`extreme_of_window`), "average" (`average_divisor`, `count_include_pad`), or "lp"
+    (`lp_norm_of_window`, `p`); indices are flat within each (n, c) plane, as torch's."""
+    if reduction in ("max", "min"):
+        prefer = operator.gt if reduction == "max" else operator.lt
+        return _pool(input, windows_per_axis, lambda w: extreme_of_window(w, input.dtype, prefer))
+    if reduction == "average":
+        def average(window):
+            divisor = average_divisor(window, bool(count_include_pad), None)
+            if divisor == 0:
+                # A window of padding alone that counts no padding (ONNX pads >= kernel, or
+                # dilation): no spec names its value; 0/0 in IEEE 754 is NaN. The strategies
+                # draw no such window for averages, so no verdict rests on this.
+                return store(math.nan, input.dtype), None
+            return average_of_window(window, input.dtype, divisor), None
+        return _pool(input, windows_per_axis, average)
+    if reduction == "lp":
+        return _pool(input, windows_per_axis, lambda w: (lp_norm_of_window(w, input.dtype, p),
+                                                         None))
+    raise ValueError(f"unknown reduction {reduction!r}")
+
+
+def global_windows(input_shape: tuple[int, ...], spatial_dims: int) -> list[list[AxisWindow]]:
+    """One window per (n, c) plane holding the whole plane (global pooling)."""
+    return [[AxisWindow(tuple(range(length)), (INPUT,) * length)]
+            for length in input_shape[-spatial_dims:]]
 
 
 def op_windows(op_name: str, input_shape: tuple[int, ...], *args, **kwargs):

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # What a position of a window holds, in unpadded coordinates along one axis of length L with
-# padding p: the input (0 <= i < L), padding (-p <= i < 0 or L <= i < L + p), or the ceil-mode
-# overhang past the end of the padded input (i >= L + p), which is neither input nor padding.
+# padding p before and q after (torch: p = q): the input (0 <= i < L), padding (-p <= i < 0 or
+# L <= i < L + q), or the ceil-mode overhang past the end of the padded input (i >= L + q),
+# which is neither input nor padding.
 INPUT = "input"
 PADDING = "padding"
 OVERHANG = "overhang"
@@ -26,28 +27,38 @@ class AxisWindow:
         return self.positions[0]
 
 
-def position_kind(position: int, length: int, padding: int) -> str:
+def padding_ends(padding) -> tuple[int, int]:
+    """(before, after): an int pads both ends alike (torch); a pair pads them apart (the ONNX
+    `pads` attribute, TF and ONNX SAME padding; reference.dialects)."""
+    if isinstance(padding, (tuple, list)):
+        return int(padding[0]), int(padding[1])
+    return int(padding), int(padding)
+
+
+def position_kind(position: int, length: int, padding) -> str:
     if 0 <= position < length:
         return INPUT
-    if position < length + padding:
+    if position < length + padding_ends(padding)[1]:
         return PADDING
     return OVERHANG
 
 
-def _axis_window(start: int, kernel: int, dilation: int, length: int, padding: int) -> AxisWindow:
+def _axis_window(start: int, kernel: int, dilation: int, length: int, padding) -> AxisWindow:
     positions = tuple(start + dilation * tap for tap in range(kernel))
     return AxisWindow(positions, tuple(position_kind(p, length, padding) for p in positions))
 
 
 def sliding_windows(
-    length: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool
+    length: int, kernel: int, stride: int, padding, dilation: int, ceil_mode: bool
 ) -> list[AxisWindow]:
     """The windows of max/min/avg pooling along one axis, left to right.
 
     From torch's MaxPool1d/AvgPool1d documentation (torch.nn) and `pooling_output_shape` in
     aten/src/ATen/native/Pool.h: window i starts at i * stride - padding and takes `kernel`
     positions `dilation` apart. Floor mode takes every window that lies wholly inside the padded
-    input; ceil mode may add one more (`ceil_mode_extra_window`).
+    input; ceil mode may add one more (`ceil_mode_extra_window`). `padding` is an int, or a
+    (before, after) pair (`padding_ends`): the same enumeration with ends padded apart, which is
+    ONNX's output-size formula with `pad_shape[i]` the sum of both ends (MaxPool operator docs).
     """
     windows = full_windows(length, kernel, stride, padding, dilation)
     if ceil_mode:
@@ -59,10 +70,11 @@ def sliding_windows(
 
 def full_windows(length, kernel, stride, padding, dilation) -> list[AxisWindow]:
     """Every window that lies wholly inside the padded input."""
+    before, after = padding_ends(padding)
     span = dilation * (kernel - 1) + 1
     windows = []
-    start = -padding
-    while start + span <= length + padding:
+    start = -before
+    while start + span <= length + after:
         windows.append(_axis_window(start, kernel, dilation, length, padding))
         start += stride
     return windows
@@ -81,9 +93,10 @@ def ceil_mode_extra_window(full, length, kernel, stride, padding, dilation):
       stride instead (see torch's deviation registry).
     Returns (window, taken), or (None, False) when no window is considered.
     """
-    start = full[-1].start + stride if full else -padding
-    covered_end = full[-1].positions[-1] + 1 if full else -padding
-    if covered_end >= length + padding:
+    before, after = padding_ends(padding)
+    start = full[-1].start + stride if full else -before
+    covered_end = full[-1].positions[-1] + 1 if full else -before
+    if covered_end >= length + after:
         return None, False
     return _axis_window(start, kernel, dilation, length, padding), start < length
 

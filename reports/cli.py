@@ -1,7 +1,9 @@
-"""`pooling-conformance`: write a backend's conformance report, or list the known backends.
+"""`pooling-conformance`: write a backend's conformance report, or list the known backends; print
+a finding's native repro from the committed reports.
 
     pooling-conformance report --backend torch -o reports/torch.md
     pooling-conformance backends
+    pooling-conformance repro max-pool-index-of-last-nan --backend torch > repro.py
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
 from conformance.runner.results import Results, save, write_atomically
 from conformance.runner.shrinking import smallest_known_case
+from reports.findings import FindingNotFound, find, findings_of, load_reports, version_of
 from reports.markdown import render, render_matrix
+from reports.repros import NoNativeRepro, repro_snippet
 
 PROPERTIES = Path(conformance.__file__).parent / "properties"
 
@@ -154,6 +158,53 @@ def list_backends(_arguments) -> int:
     return 0
 
 
+def _finding(arguments):
+    """The (backend, results, finding) an ID names in the committed reports; None, after one
+    error line, where it names none."""
+    try:
+        (backend, results, finding), others = find(arguments.id, load_reports(arguments.reports),
+                                                   arguments.backend)
+    except FindingNotFound as error:
+        print(f"pooling-conformance: {error}", file=sys.stderr)
+        return None
+    if others:
+        print(f"pooling-conformance: {arguments.id} is also a finding of {', '.join(others)}; "
+              f"showing {backend} (choose with --backend)", file=sys.stderr)
+    return backend, results, finding
+
+
+def repro(arguments) -> int:
+    """Print a finding's standalone repro (or, with --list, every finding's id)."""
+    if arguments.list:
+        for backend, results in load_reports(arguments.reports).items():
+            for finding in findings_of(results):
+                print(f"{backend}:{finding['key']}  ({finding['status']}, {finding['concern']}, "
+                      f"{finding['op']})")
+        return 0
+    if arguments.id is None:
+        print("pooling-conformance: repro needs a finding ID (or --list)", file=sys.stderr)
+        return 2
+    found = _finding(arguments)
+    if found is None:
+        return 2
+    backend, results, finding = found
+    try:
+        print(repro_snippet(finding, backend, version_of(results)), end="")
+    except NoNativeRepro as error:
+        print(f"pooling-conformance: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _finding_arguments(parser) -> None:
+    parser.add_argument("id", nargs="?", metavar="ID",
+                        help="a finding's id (deviation id, new:<property>, or a fault's id), "
+                             "optionally as BACKEND:ID")
+    parser.add_argument("--backend", metavar="NAME", help="the backend whose finding it is")
+    parser.add_argument("--reports", default=str(Path(__file__).parent), metavar="DIR",
+                        help="where the report JSONs are (default: the committed reports)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="pooling-conformance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,6 +240,11 @@ def main(argv=None) -> int:
     matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)
+    repro_parser = commands.add_parser(
+        "repro", help="print a finding's standalone repro in the backend's own framework")
+    _finding_arguments(repro_parser)
+    repro_parser.add_argument("--list", action="store_true", help="list the findings' ids")
+    repro_parser.set_defaults(handler=repro)
     arguments = parser.parse_args(argv)
     return arguments.handler(arguments)
 

@@ -9,6 +9,7 @@ from tabulate import tabulate
 import reference
 from conformance.engine.regions import REGIONS
 from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
+from reports.repros import NoNativeRepro, repro_snippet
 
 VERDICT_TEXT = {
     "conforms": "conforms",
@@ -131,7 +132,18 @@ def _claims(claims) -> str:
     return tabulate(rows, ["claim", "verdict", "evidence"], tablefmt="github")
 
 
-def repro_snippet(finding: dict, backend_spec: str) -> str:
+def repro(finding: dict, metadata: dict) -> str:
+    """The finding's native repro (reports.repros), fenced; for a backend no repro writer knows
+    (one given as module:attribute), a script that loads it through the suite."""
+    try:
+        return "```python\n" + repro_snippet(
+            finding, metadata["backend_spec"],
+            f"{metadata['backend']} {metadata['backend_version']}") + "```"
+    except NoNativeRepro:
+        return suite_repro(finding, metadata["backend_spec"])
+
+
+def suite_repro(finding: dict, backend_spec: str) -> str:
     """Python that rebuilds the finding's case and prints the backend's result and the
     oracle's: the forward pass, or for a gradient finding the vector-Jacobian product."""
     dtype = finding["dtype"]
@@ -162,7 +174,6 @@ def _deviations(results) -> str:
     findings = sorted(results["findings"], key=lambda f: (f["status"] != "new", f["key"]))
     if not findings:
         return "None: every drawn case conforms."
-    spec = results["metadata"]["backend_spec"]
     parts = []
     for finding in findings:
         origin = ("Hypothesis' shrunk counterexample" if finding["shrunk"]
@@ -184,7 +195,7 @@ def _deviations(results) -> str:
             ] if finding["expected"] or finding["actual"] else []),
             "Repro:",
             "",
-            repro_snippet(finding, spec),
+            repro(finding, results["metadata"]),
         ]))
     return "\n\n".join(parts)
 

@@ -2,22 +2,23 @@
 
 torch has no min pooling and no functional global average pooling: `min_pool*d` is absent (so
 unsupported), and `global_avg_pool*d` is `mean` over the spatial dims for the functional backend
-and `AdaptiveAvgPoolNd(1)` for the module backend, the course notebook's definition under test.
+(every shape passed to it as given: conformance/deviations/torch-mean.toml) and
+`AdaptiveAvgPoolNd(1)` for the module backend, the course notebook's definition under test.
+Arguments are bound by torch's signatures (torch_signatures) and reach torch unchanged; this
+adapter never consults the oracle.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import ml_dtypes
 import numpy as np
 import torch
 
-import reference
-from reference.pooling import op_arguments
-from reference import parameters
+from conformance.backends.torch_signatures import bind, split_op_name
 
+FAMILIES = ("max_pool", "avg_pool", "adaptive_avg_pool", "adaptive_max_pool", "global_avg_pool")
 _MODULE_CLASS_NAMES = {
     "max_pool": "MaxPool",
     "avg_pool": "AvgPool",
@@ -31,13 +32,12 @@ _MODULE_CLASS_NAMES = {
 _UNSUPPORTED_DTYPE_MARKERS = ("could not infer output dtype",)
 
 
-def to_torch(array: np.ndarray, device: str = "cpu", memory_format=None) -> torch.Tensor:
+def to_torch(array: np.ndarray, device: str = "cpu") -> torch.Tensor:
     if array.dtype == ml_dtypes.bfloat16:
         tensor = torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
     else:
         tensor = torch.from_numpy(np.array(array, copy=True))
-    tensor = tensor.to(device)
-    return tensor.contiguous(memory_format=memory_format) if memory_format else tensor
+    return tensor.to(device)
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
@@ -47,10 +47,26 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.numpy()
 
 
-def _family_and_dims(op_name: str) -> tuple[str, int]:
-    if op_name not in reference.OP_NAMES or op_name.startswith("min_pool"):
-        raise AttributeError(op_name)
-    return op_name[:-2], int(op_name[-2])
+def spatial_mean(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """Global average pooling as torch users write it, `x.mean(spatial dims, keepdim=True)`:
+    torch has no such function. `mean` reduces the trailing dims of any rank and takes empty
+    ones; what it does with a shape the pooling ops reject is torch's answer (registry)."""
+    return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
+
+
+def refuse_writes_outside_the_gradient(op_name: str, indices: torch.Tensor,
+                                       plane_size: int) -> None:
+    """torch's max pooling backward adds each upstream gradient at the forward's index with no
+    bounds check (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp). For a window with no
+    input element that index lies outside its plane, so the write lands outside the gradient
+    tensor and corrupts the heap (the process may abort). Such a case is not run: it is
+    unsupported (NotImplementedError), and the deviation registry says why."""
+    if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
+        raise NotImplementedError(
+            f"not run: the {op_name} backward would write outside the gradient tensor "
+            f"(the forward's indices run {int(indices.min())}..{int(indices.max())}, a plane "
+            f"of {plane_size} elements 0..{plane_size - 1})"
+        )
 
 
 def _every_other_element_of(tensor: torch.Tensor) -> torch.Tensor:
@@ -81,7 +97,7 @@ class TorchBackend:
         self.use_modules = use_modules
 
     def __getattr__(self, op_name: str):
-        family, spatial_dims = _family_and_dims(op_name)
+        family, spatial_dims = split_op_name(op_name, FAMILIES)
 
         def op(input: np.ndarray, *args, **kwargs):
             tensor = self._tensor(input, spatial_dims)
@@ -97,10 +113,14 @@ class TorchBackend:
     def vjp(self, op_name: str, input: np.ndarray, grad_output: np.ndarray, *args, **kwargs):
         """The gradient of the op's values with respect to `input`, by torch.autograd; the
         upstream gradient takes the layout the input has, as the op's output would."""
-        family, spatial_dims = _family_and_dims(op_name)
+        family, spatial_dims = split_op_name(op_name, FAMILIES)
         tensor = self._tensor(input, spatial_dims)
-        if family == "max_pool":
-            self._refuse_writes_past_the_gradient(op_name, tensor, args, kwargs)
+        if family == "max_pool" and op_name in self.UNCHECKED_MAX_POOL_BACKWARD:
+            arguments = {**bind(family, spatial_dims, None, args, kwargs), "return_indices": True}
+            with torch.no_grad():
+                _, indices = self._call(family, spatial_dims, tensor, (), arguments)
+            refuse_writes_outside_the_gradient(
+                op_name, indices, math.prod(tensor.shape[-spatial_dims:]))
         tensor.requires_grad_()
         output = self._call(family, spatial_dims, tensor, args, kwargs)
         values = output[0] if isinstance(output, tuple) else output  # return_indices: ignored
@@ -111,33 +131,15 @@ class TorchBackend:
     # The max pooling ops whose backward scatters through the forward's indices unchecked.
     UNCHECKED_MAX_POOL_BACKWARD = ("max_pool1d", "max_pool2d", "max_pool3d")
 
-    def _refuse_writes_past_the_gradient(self, op_name, tensor, args, kwargs) -> None:
-        """torch's max pooling backward adds each upstream gradient at the forward's index with
-        no bounds check (`grad_input_ptr[maxindex] += ...`, MaxPoolKernel.cpp). For a window with
-        no input element that index lies outside its plane (past it, from eager's forward), so
-        the write lands outside the gradient tensor and corrupts the heap (the process may
-        abort). Such a case is not run: it is unsupported, and the deviation registry says why."""
-        if op_name not in self.UNCHECKED_MAX_POOL_BACKWARD:
-            return
-        spatial_dims = int(op_name[-2])
-        arguments = {**op_arguments(op_name, *args, **kwargs), "return_indices": True}
-        with torch.no_grad():
-            _, indices = self._call("max_pool", spatial_dims, tensor, (), arguments)
-        plane_size = math.prod(tensor.shape[-spatial_dims:])
-        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
-            raise NotImplementedError(
-                f"not run: the {op_name} backward would write outside the gradient tensor "
-                f"(the forward's indices run {int(indices.min())}..{int(indices.max())}, a plane "
-                f"of {plane_size} elements 0..{plane_size - 1})"
-            )
-
     def _tensor(self, array: np.ndarray, spatial_dims: int) -> torch.Tensor:
         # channels_last applies to batched 4-D (2-d pooling) and 5-D (3-d pooling) inputs only.
+        tensor = to_torch(array, self.device)
         batched = array.ndim == spatial_dims + 2
         memory_format = self.memory_format if batched and spatial_dims > 1 else None
         if memory_format is torch.channels_last and spatial_dims == 3:
             memory_format = torch.channels_last_3d
-        tensor = to_torch(array, self.device, memory_format)
+        if memory_format is not None:
+            tensor = tensor.contiguous(memory_format=memory_format)
         return _every_other_element_of(tensor) if self.strided else tensor
 
     def _call(self, family, spatial_dims, tensor, args, kwargs):
@@ -151,24 +153,19 @@ class TorchBackend:
 
     def _call_torch(self, family, spatial_dims, tensor, args, kwargs):
         """torch itself sees every argument as given, so it raises its own errors."""
-        op_name = f"{family}{spatial_dims}d"
         if family == "global_avg_pool":
             if self.use_modules:
                 return getattr(torch.nn, f"AdaptiveAvgPool{spatial_dims}d")(1)(tensor, *args, **kwargs)
             if args or kwargs:
-                raise TypeError(f"{op_name}() takes only the input")
-            # `mean` takes any rank and empty dims; which dims are spatial is this adapter's
-            # mapping, so the adapter rejects inputs it cannot map, as torch's pooling ops do.
-            parameters.check_input_shape(op_name, spatial_dims, tuple(tensor.shape))
-            return tensor.mean(dim=tuple(range(-spatial_dims, 0)), keepdim=True)
+                raise TypeError(f"global_avg_pool{spatial_dims}d() takes only the input")
+            return spatial_mean(tensor, spatial_dims)
         if self.use_modules:
             # Module constructors order their parameters differently (MaxPool2d puts
-            # return_indices before ceil_mode), so positional arguments go by name.
-            named = inspect.signature(getattr(reference, op_name)).bind_partial(None, *args, **kwargs)
-            named.arguments.pop("input")
+            # return_indices before ceil_mode), so positional arguments go by name; the
+            # module's defaults are torch.nn.functional's, so the bound defaults change nothing.
             module_class = getattr(torch.nn, f"{_MODULE_CLASS_NAMES[family]}{spatial_dims}d")
-            return module_class(**named.arguments)(tensor)
-        return getattr(torch.nn.functional, op_name)(tensor, *args, **kwargs)
+            return module_class(**bind(family, spatial_dims, None, args, kwargs))(tensor)
+        return getattr(torch.nn.functional, f"{family}{spatial_dims}d")(tensor, *args, **kwargs)
 
 
 def functional() -> TorchBackend:

@@ -114,7 +114,7 @@ class TorchCompileBackend(TorchBackend):
     # for a window without input or one whose elements are all -inf (registry entries
     # max-pool-empty-window-index-from-padding, max-pool-index-names-padding-tied-with-lowest): a
     # negative index writes before the plane, before the gradient for the first one (a
-    # segmentation fault), so such cases are not run (`_refuse_writes_past_the_gradient`). The
+    # segmentation fault), so such cases are not run (`refuse_writes_outside_the_gradient`). The
     # 1-d and 2-d backward is a decomposition to scatter_add (`max_pool2d_with_indices_backward`,
     # torch/_decomp/decompositions.py) whose indexing Inductor bounds-checks: those run, and raise.
     UNCHECKED_MAX_POOL_BACKWARD = ("max_pool3d",)

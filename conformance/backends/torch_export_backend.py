@@ -33,29 +33,16 @@ import logging
 import math
 import re
 
-import ml_dtypes
-import numpy as np
 import torch
 
+from conformance.backends.torch_backend import (
+    refuse_writes_outside_the_gradient, spatial_mean, to_numpy, to_torch,
+)
 from conformance.backends.torch_signatures import TorchLikeBackend
 
 # torch rejecting arguments while exporting is a verdict, raised to the suite; its fake-tensor
 # mode also logs each such error with a traceback ("failed while attempting to run meta for").
 logging.getLogger("torch._subclasses.fake_tensor").setLevel(logging.CRITICAL)
-
-
-
-def _to_torch(array: np.ndarray) -> torch.Tensor:
-    if array.dtype == ml_dtypes.bfloat16:
-        return torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
-    return torch.from_numpy(np.array(array, copy=True))
-
-
-def _to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    tensor = tensor.detach().contiguous()
-    if tensor.dtype == torch.bfloat16:
-        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16).copy()
-    return tensor.numpy().copy()
 
 
 # torch's words for "no kernel for this dtype". Eager torch raises NotImplementedError ('"avg_pool3d"
@@ -85,7 +72,7 @@ class Pooling(torch.nn.Module):
 
     def forward(self, x):
         if self.family == "global_avg_pool":
-            return x.mean(dim=tuple(range(-self.spatial_dims, 0)), keepdim=True)
+            return spatial_mean(x, self.spatial_dims)
         function = getattr(torch.nn.functional, f"{self.family}{self.spatial_dims}d")
         return function(x, **self.arguments)
 
@@ -102,24 +89,24 @@ class TorchExportBackend(TorchLikeBackend):
         self._programs: dict = {}
 
     def run(self, family, dims, input, arguments):
-        tensor = _to_torch(input)
+        tensor = to_torch(input)
         with torch.no_grad():
             result = _without_a_kernel_unsupported(
                 lambda: self._program(family, dims, arguments, tensor)(tensor))
         if isinstance(result, (tuple, list)):
-            return tuple(_to_numpy(part) for part in result)
-        return _to_numpy(result)
+            return tuple(to_numpy(part) for part in result)
+        return to_numpy(result)
 
     def gradient(self, family, dims, input, grad_output, arguments):
         """torch.autograd through the exported program's module."""
-        tensor = _to_torch(input)
+        tensor = to_torch(input)
         if family == "max_pool":
             self._refuse_writes_past_the_gradient(dims, arguments, tensor)
         program = _without_a_kernel_unsupported(
             lambda: self._program(family, dims, arguments, tensor))
         tensor.requires_grad_()
-        (gradient,) = torch.autograd.grad(program(tensor), tensor, _to_torch(grad_output))
-        return _to_numpy(gradient)
+        (gradient,) = torch.autograd.grad(program(tensor), tensor, to_torch(grad_output))
+        return to_numpy(gradient)
 
     def _program(self, family: str, dims: int, arguments: dict, tensor: torch.Tensor):
         # repr, not the values: 2 == 2.0 == True, but torch accepts or rejects them differently.
@@ -133,13 +120,8 @@ class TorchExportBackend(TorchLikeBackend):
         with_indices = {**arguments, "return_indices": True}
         with torch.no_grad():
             _, indices = self._program("max_pool", dims, with_indices, tensor)(tensor)
-        plane_size = math.prod(tensor.shape[-dims:])
-        if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= plane_size):
-            raise NotImplementedError(
-                f"not run: the max_pool{dims}d backward would write outside the gradient tensor "
-                f"(the forward's indices run {int(indices.min())}..{int(indices.max())}, a plane "
-                f"of {plane_size} elements 0..{plane_size - 1})"
-            )
+        refuse_writes_outside_the_gradient(f"max_pool{dims}d", indices,
+                                           math.prod(tensor.shape[-dims:]))
 
 
 def exported() -> TorchExportBackend:

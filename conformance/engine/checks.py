@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import reference
 from conformance.engine.arrays import from_reference, to_reference
 from conformance.engine.cases import Case
+from conformance.engine.dialects import axis_windows, index_count, oracle_result, spatial_index
 from conformance.engine.tolerance import average_bound, mismatched_elements
-from reference.pooling import op_windows
 
 CONCERNS = ("shape", "dtype", "values", "indices")
 
@@ -47,7 +46,7 @@ class Observation:
 def observe(backend, case: Case) -> Observation:
     observation = Observation(case)
     try:
-        result = getattr(reference, case.op_name)(to_reference(case.input), **case.kwargs)
+        result = oracle_result(case, to_reference(case.input))
         observation.expected = (
             tuple(from_reference(part) for part in result) if isinstance(result, tuple)
             else from_reference(result)
@@ -197,7 +196,7 @@ def _compare_indices(observation: Observation) -> Mismatch | None:
         return shape_mismatch
     case = observation.case
     expected, actual = observation.expected[1], observation.actual[1]
-    plane_size = math.prod(case.input.shape[-case.op.spatial_dims:])
+    plane_size = index_count(case)
     actual = actual.astype(np.int64)
     # An expected -1 marks a window with no input element: any index naming no element is right.
     names_an_element = (actual >= 0) & (actual < plane_size)
@@ -231,26 +230,33 @@ def value_tolerance(case: Case, expected: np.ndarray):
     if case.op.chooses or case.dtype.startswith(("int", "uint")):
         return None
     magnitudes = np.abs(case.input.astype(np.float64))
-    mean_abs = from_reference(
-        getattr(reference, case.op_name)(to_reference(magnitudes), **case.kwargs)
-    )
-    windows = op_windows(case.op_name, case.input.shape, **case.kwargs)
+    mean_abs = oracle_result(case, to_reference(magnitudes))
+    mean_abs = from_reference(mean_abs[0] if isinstance(mean_abs, tuple) else mean_abs)
+    windows = axis_windows(case)
     window_size = math.prod(max((len(w.positions) for w in axis), default=0) for axis in windows)
     return average_bound(expected, np.abs(mean_abs), window_size, case.dtype)
 
 
 def _window_text(case: Case, out_index: tuple[int, ...]) -> str:
-    windows = op_windows(case.op_name, case.input.shape, **case.kwargs)
-    spatial = out_index[-case.op.spatial_dims:]
+    windows = axis_windows(case)
+    spatial = spatial_index(case, out_index)
     per_axis = [list(axis[i].positions) for axis, i in zip(windows, spatial)]
     return " x ".join(str(positions) for positions in per_axis) + " (outside [0, size) is padding)"
 
 
+def _spatial_axes(case: Case, ndim: int) -> range:
+    """A dialect case's spatial axes: channels-last layouts put them before the channels."""
+    last = spatial_index(case, tuple(range(ndim))) == tuple(range(1, 1 + case.op.spatial_dims))
+    return range(1, ndim - 1) if last else range(2, ndim)
+
+
 def _around(array: np.ndarray, index: tuple[int, ...], case: Case, radius: int = 2) -> str:
     """The first differing element's neighbourhood in its (n, c) plane, as text."""
-    first_spatial_axis = array.ndim - case.op.spatial_dims
+    spatial_axes = range(array.ndim - case.op.spatial_dims, array.ndim)
+    if case.dialect != "torch" and array.ndim == case.input.ndim and case.input.ndim >= 3:
+        spatial_axes = _spatial_axes(case, array.ndim)
     crop = tuple(
-        slice(max(0, i - radius), i + radius + 1) if axis >= first_spatial_axis else i
+        slice(max(0, i - radius), i + radius + 1) if axis in spatial_axes else i
         for axis, i in enumerate(index)
     )
     return np.array2string(array[crop], threshold=200, max_line_width=100)

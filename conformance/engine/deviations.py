@@ -18,6 +18,7 @@ A registry is a TOML file describing one backend's behaviour (see conformance/de
 
     versions = ">=2.0"            # optional: the backend versions every entry applies to
     include = ["torch.toml"]      # optional: start from another registry (same folder)
+    exclude = ["some-id"]         # optional: included entries that do not hold for this backend
 
     [[deviation]]
     id = "short-kebab-name"
@@ -134,6 +135,11 @@ class Registry:
             deviation for included in document.get("include", [])
             for deviation in cls.load(path.parent / included).deviations
         ]
+        excluded = set(document.get("exclude", []))
+        unknown = sorted(excluded - {deviation.id for deviation in deviations})
+        if unknown:
+            raise RegistryError(f"{path}: exclude names no included deviation: {unknown}")
+        deviations = [deviation for deviation in deviations if deviation.id not in excluded]
         deviations += [
             _parse_entry(path, number, entry, file_versions)
             for number, entry in enumerate(document.get("deviation", []), start=1)
