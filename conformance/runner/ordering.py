@@ -1,6 +1,8 @@
 """The order of a backend run, so that `pytest -x` meets a wrong backend's first failure early:
-the canonical cases of every op first, then the cheap broad properties (values, indices, dtypes,
-shapes), then invalid arguments, relations and gradients, the slow and narrow last. Within a
+the canonical cases of every op first (every concern, a few fixed cases each), then the cheap
+broad properties (values, which checks shapes too; indices; validation boundaries and invalid
+arguments; dtypes and shapes, which the canonical cases already check for every op), then
+relations and gradients, the slow and narrow last. Within a
 property, 1-D before 2-D before 3-D (cheaper oracle calls, same bugs mostly). And a run against a
 named backend leaves out the suite's own tests (tests/), which do not judge the backend, unless
 the command line names them."""
@@ -18,13 +20,14 @@ PROPERTY_ORDER = (
     "test_canonical_gradients_conform",
     "test_values",
     "test_indices",
+    "test_arguments_at_each_validation_boundary",
+    "test_invalid_arguments_raise",
     "test_output_dtype",
     "test_output_shape",
-    "test_invalid_arguments_raise",
     "test_gradient",
 )
-_MODULE_ORDER = ("test_pooling", "test_validity", "test_metamorphic", "test_formulas",
-                 "test_notebook", "test_gradients")
+_MODULE_ORDER = ("test_pooling", "test_validity", "test_conventions", "test_metamorphic",
+                 "test_formulas", "test_notebook", "test_gradients")
 
 
 def _rank(item) -> tuple:

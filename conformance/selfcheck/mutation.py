@@ -15,6 +15,7 @@ import inspect
 import itertools
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ PROPERTY_MODULES = (
     "conformance.properties.test_metamorphic",
     "conformance.properties.test_notebook",
     "conformance.properties.test_validity",
+    "conformance.properties.test_conventions",
     "conformance.properties.test_gradients",
 )
 
@@ -154,6 +156,7 @@ class WholeRunResult:
     killed: bool
     test: str = ""  # the first failing test's node id
     seconds: float = 0.0  # wall time of the whole `pytest -x` run, start-up included
+    cpu_seconds: float = 0.0  # its user + system time: near the wall time on an idle machine
 
 
 def whole_run(mutant_name: str, profile: str = "ci", timeout: float = 600.0,
@@ -169,13 +172,19 @@ def whole_run(mutant_name: str, profile: str = "ci", timeout: float = 600.0,
                "--deviations", str(root / "conformance" / "deviations" / "torch.toml"),
                "--hypothesis-profile", profile, *extra_arguments]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu_seconds()
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                              cwd=root, env=environment)
     except subprocess.TimeoutExpired:
-        return WholeRunResult(mutant_name, False, seconds=time.perf_counter() - started)
-    seconds = time.perf_counter() - started
+        return WholeRunResult(mutant_name, False, seconds=time.perf_counter() - started,
+                              cpu_seconds=_children_cpu_seconds() - cpu_before)
+    seconds, cpu = time.perf_counter() - started, _children_cpu_seconds() - cpu_before
     failed = re.search(r"^FAILED (\S+)", run.stdout, re.MULTILINE)
     return WholeRunResult(mutant_name, failed is not None, failed.group(1) if failed else "",
-                          seconds)
+                          seconds, cpu)
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
