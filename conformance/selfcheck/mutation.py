@@ -142,10 +142,13 @@ def kill(mutant, registry: Registry, profile: str = "ci", shrink: bool = True) -
             checked, failed_at = suite.first_failure_at or (suite.checked, time.perf_counter())
             return KillResult(mutant.name, True, name, checked, failed_at - started,
                               time.perf_counter() - started, str(failure).splitlines()[0][:300])
-        except AssertionError as error:
+        except Exception as error:  # noqa: BLE001 - an assertion, or the backend raising in a relation
+            # Correct torch passes every property, so a property failing on the mutant in any
+            # way (a relation's call raising on valid arguments too) is the mutant's doing.
             checked, failed_at = suite.first_failure_at or (suite.checked, time.perf_counter())
             return KillResult(mutant.name, True, name, checked, failed_at - started,
-                              time.perf_counter() - started, str(error).splitlines()[0][:300])
+                              time.perf_counter() - started,
+                              (str(error).splitlines() or [type(error).__name__])[0][:300])
     return KillResult(mutant.name, False, examples=suite.checked,
                       seconds=time.perf_counter() - started)
 
