@@ -32,10 +32,10 @@ from conformance.runner.suite import ConformanceFailure, Suite
 PROPERTY_MODULES = (
     "conformance.properties.test_canonical",
     "conformance.properties.test_pooling",
-    "conformance.properties.test_metamorphic",
-    "conformance.properties.test_notebook",
     "conformance.properties.test_validity",
     "conformance.properties.test_conventions",
+    "conformance.properties.test_metamorphic",
+    "conformance.properties.test_notebook",
     "conformance.properties.test_gradients",
 )
 
