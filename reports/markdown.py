@@ -7,7 +7,9 @@ from collections import Counter
 from tabulate import tabulate
 
 import reference
+from conformance.engine.ops import OPS
 from conformance.engine.regions import REGIONS
+from conformance.engine.regions.catalogue import region_applies
 from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
 from reports.repros import NoNativeRepro, repro_snippet
 
@@ -17,11 +19,23 @@ VERDICT_TEXT = {
     "new": "**deviates (new)**",
     "stale": "**stale deviation**",
     "unsupported": "unsupported",
+    "unsupported_dtype": "dtype unsupported",
     "error": "**error**",
     None: "not drawn",
 }
 CELL_TEXT = {"conforms": "✓", "known": "known", "new": "**NEW**", "stale": "**STALE**",
-             "unsupported": "—", "error": "**ERROR**", None: "·"}
+             "unsupported": "—", "unsupported_dtype": "— dtype", "error": "**ERROR**",
+             None: "·"}
+
+
+def dtype_gaps(results: dict, op: str, phase: str = "forward") -> list[str]:
+    """The dtypes the backend cannot run `op` in (results.with_dtype_gaps)."""
+    return results.get("unsupported_dtypes", {}).get(f"{op}|{phase}", [])
+
+
+def with_gaps(text: str, gaps: list[str]) -> str:
+    """A worst verdict, and the dtypes it does not judge: "known" must not hide them."""
+    return f"{text}; no {', '.join(gaps)}" if gaps else text
 
 
 def _split(mapping: dict) -> dict:
@@ -58,10 +72,11 @@ def _headline(results, outcomes) -> str:
     unsupported = [op for op in results["unsupported"] if op not in ran]
     return (
         f"{totals['conforms']} case checks conform, {totals['known']} deviate as registered, "
-        f"{new} findings are new or stale, {len(unsupported)} ops are unsupported "
-        f"(others lack some dtypes: see the matrix), "
-        f"{len(results['errors'])} errors. Legend: ✓ conforms, known = registered deviation, "
-        f"**NEW** = unregistered deviation, — = unsupported, · = not drawn."
+        f"{new} findings are new or stale, {len(unsupported)} ops are unsupported, "
+        f"{len(results.get('unsupported_dtypes', {}))} ops (forward or gradient) lack some "
+        f"dtypes, {len(results['errors'])} errors. Legend: ✓ conforms, known = registered "
+        f"deviation, **NEW** = unregistered deviation, — = unsupported, — dtype = the backend "
+        f"cannot run that dtype, · = not drawn."
     )
 
 
@@ -80,8 +95,8 @@ def _summary(results, outcomes) -> str:
         totals = Counter()
         for counter in counters.values():
             totals.update(counter)
-        rows.append([op, VERDICT_TEXT[verdict], ", ".join(known),
-                     totals["conforms"], totals["known"] + totals["new"]])
+        rows.append([op, with_gaps(VERDICT_TEXT[verdict], dtype_gaps(results, op)),
+                     ", ".join(known), totals["conforms"], totals["known"] + totals["new"]])
     return tabulate(rows, ["op", "verdict", "known deviations", "checks conforming",
                            "checks deviating"], tablefmt="github")
 
@@ -115,8 +130,9 @@ def _gradients(results, outcomes) -> str:
         verdict = worst(o for o, n in counter.items() if n)
         if verdict is None and op in results["unsupported"]:
             verdict = "unsupported"
-        rows.append([op, VERDICT_TEXT[verdict], counter["conforms"],
-                     counter["known"] + counter["new"] + counter["stale"], counter["unsupported"],
+        rows.append([op, with_gaps(VERDICT_TEXT[verdict], dtype_gaps(results, op, "gradient")),
+                     counter["conforms"], counter["known"] + counter["new"] + counter["stale"],
+                     counter["unsupported"] + counter["unsupported_dtype"],
                      ", ".join(shown.get(op, []))])
     return ("Each case draws an upstream gradient g and compares the backend's vjp(g) with the "
             "oracle's (reference/gradients.py); see the Deviations section for each finding's "
@@ -218,18 +234,41 @@ def _validity(results) -> str:
 
 
 def _errors(results) -> str:
-    if not results["errors"]:
-        return "None."
-    return "\n".join(f"- `{error['test']}`: {error['error']}" for error in results["errors"])
+    lines = [f"- `{error['test']}`: {error['error']}" for error in results["errors"]]
+    audit = results.get("registry_audit", {})
+    if audit.get("never_matched"):
+        lines.append("- Registry entries no drawn case fell inside (never matched): "
+                     + ", ".join(f"`{key}`" for key in audit["never_matched"]) + ".")
+    for key, cases in audit.get("outside_description", {}).items():
+        lines.append(f"- `{key}` matched cases whose op or dtype its description does not "
+                     f"name: {', '.join(cases)}.")
+    return "\n".join(lines) or "None."
+
+
+def regions_never_drawn(results) -> dict[str, list[str]]:
+    """region -> the ops that drew cases, can have one in the region, and had none there."""
+    by_op = results.get("coverage_by_op", {})
+    drawn = {key.split("|")[0] for key in results.get("dtype_cases", {})}
+    return {region: [op for op in reference.OP_NAMES if op in drawn
+                     and region_applies(region, OPS[op].family, OPS[op].spatial_dims)
+                     and not by_op.get(f"{op}|{region}")]
+            for region in REGIONS}
 
 
 def _coverage(results) -> str:
     coverage = results["coverage"]
-    rows = [[region, REGIONS[region], coverage.get(region, 0)] for region in REGIONS]
-    rows += [[key, "cases of this dtype", value] for key, value in sorted(coverage.items())
+    never = regions_never_drawn(results)
+    rows = [[region, REGIONS[region], coverage.get(region, 0), ", ".join(never[region])]
+            for region in REGIONS]
+    rows += [[key, "cases of this dtype", value, ""] for key, value in sorted(coverage.items())
              if key.startswith("dtype ")]
-    table = tabulate(rows, ["region", "meaning", "distinct cases"], tablefmt="github")
-    return f"{coverage.get('cases', 0)} distinct cases drawn.\n\n{table}"
+    table = tabulate(rows, ["region", "meaning", "distinct cases", "ops with none"],
+                     tablefmt="github")
+    zero = [region for region in REGIONS if not coverage.get(region)]
+    gaps = sum(map(len, never.values()))
+    return (f"{coverage.get('cases', 0)} distinct cases drawn; regions with none: "
+            f"{', '.join(zero) or 'none'}; (op, region) pairs with none, of those an op can "
+            f"have: {gaps}.\n\n{table}")
 
 
 def _metadata(metadata) -> str:
@@ -272,7 +311,8 @@ def render_matrix(runs: dict) -> str:
         "# Pooling conformance matrix",
         "Each cell is the worst verdict over the drawn cases of that op with that feature. "
         "Legend: ✓ conforms, known = registered deviation, **NEW** = unregistered deviation, "
-        "— = unsupported, · = not drawn. Each backend's column links to its own report.",
+        "— = unsupported, — dtype = the backend cannot run that dtype, · = not drawn. Each "
+        "backend's column links to its own report.",
         tabulate(rows, header, tablefmt="github"),
         "## Backends\n\n" + "\n".join(timing + notes),
     ]) + "\n"
@@ -295,4 +335,5 @@ def _gradient_cell(results: dict, op: str) -> str:
 
 def _overall(results: dict) -> str:
     outcomes = [o for counter in results["outcomes"].values() for o, n in counter.items() if n]
-    return CELL_TEXT[worst(outcomes)]
+    gaps = "unsupported_dtype" in outcomes and worst(outcomes) != "unsupported_dtype"
+    return CELL_TEXT[worst(outcomes)] + (f" + {CELL_TEXT['unsupported_dtype']}" if gaps else "")

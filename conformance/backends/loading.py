@@ -20,9 +20,13 @@ BUILTIN_BACKENDS = {
     "torch": "conformance.backends.torch_backend:functional",
     "torch-nn": "conformance.backends.torch_backend:modules",
     "torch-channels-last": "conformance.backends.torch_backend:channels_last",
+    "torch-permuted": "conformance.backends.torch_backend:permuted",
+    "torch-transposed": "conformance.backends.torch_backend:transposed",
     "torch-noncontiguous": "conformance.backends.torch_backend:non_contiguous",
     "torch-compile": "conformance.backends.torch_compile_backend:TorchCompileBackend",
     "torch-compile-channels-last": "conformance.backends.torch_compile_backend:channels_last",
+    "torch-compile-permuted": "conformance.backends.torch_compile_backend:permuted",
+    "torch-compile-transposed": "conformance.backends.torch_compile_backend:transposed",
     "torch-compile-noncontiguous": "conformance.backends.torch_compile_backend:non_contiguous",
     "numpy": "conformance.backends.numpy_backend:NumpyBackend",
     "onnxruntime": "conformance.backends.onnxruntime_backend:OnnxRuntimeBackend",
@@ -34,6 +38,16 @@ BUILTIN_BACKENDS = {
     "paddle": "conformance.backends.paddle_backend:PaddleBackend",
     "flax": "conformance.backends.flax_backend:FlaxBackend",
     "torch-export": "conformance.backends.torch_export_backend:exported",
+    "torch-onnx": "conformance.backends.torch_onnx_backend:dynamo",
+    "torch-onnx-torchscript": "conformance.backends.torch_onnx_backend:torchscript",
+    "keras-tensorflow": "conformance.backends.keras_backend:tensorflow",
+    "keras-tensorflow-channels-first": "conformance.backends.keras_backend:tensorflow_channels_first",
+    "keras-jax": "conformance.backends.keras_backend:jax",
+    "keras-jax-channels-first": "conformance.backends.keras_backend:jax_channels_first",
+    "keras-torch": "conformance.backends.keras_backend:torch",
+    "keras-torch-channels-first": "conformance.backends.keras_backend:torch_channels_first",
+    "keras-numpy": "conformance.backends.keras_backend:numpy",
+    "keras-numpy-channels-first": "conformance.backends.keras_backend:numpy_channels_first",
 }
 
 # Built-in backends describe their own known deviations (conformance/deviations/<file>); a
@@ -42,9 +56,13 @@ BUILTIN_DEVIATIONS = {
     "torch": "torch.toml",
     "torch-nn": "torch-nn.toml",
     "torch-channels-last": "torch.toml",
+    "torch-permuted": "torch.toml",
+    "torch-transposed": "torch.toml",
     "torch-noncontiguous": "torch.toml",
     "torch-compile": "torch-compile.toml",
     "torch-compile-channels-last": "torch-compile.toml",
+    "torch-compile-permuted": "torch-compile.toml",
+    "torch-compile-transposed": "torch-compile.toml",
     "torch-compile-noncontiguous": "torch-compile.toml",
     "numpy": "numpy.toml",
     "onnxruntime": "onnxruntime.toml",
@@ -56,15 +74,28 @@ BUILTIN_DEVIATIONS = {
     "paddle": "paddle.toml",
     "flax": "flax.toml",
     "torch-export": "torch-export.toml",
+    "torch-onnx": "torch-onnx.toml",
+    "torch-onnx-torchscript": "torch-onnx-torchscript.toml",
+    "keras-tensorflow": "keras-tensorflow.toml",
+    "keras-tensorflow-channels-first": "keras-tensorflow.toml",
+    "keras-jax": "keras-jax.toml",
+    "keras-jax-channels-first": "keras-jax.toml",
+    "keras-torch": "keras-torch.toml",
+    "keras-torch-channels-first": "keras-torch.toml",
+    "keras-numpy": "keras-numpy.toml",
+    "keras-numpy-channels-first": "keras-numpy.toml",
 }
 
 
 # Backends that compile per case need a smaller example budget than `ci` (conformance.runner.profiles).
 # tinygrad generates and clang-compiles kernels for every new shape (0.5 s and more a call);
-# torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps).
-BUILTIN_PROFILES = {"torch-compile": "compile", "torch-compile-channels-last": "compile",
-                    "torch-compile-noncontiguous": "compile", "tinygrad": "compile",
-                    "torch-export": "compile"}
+# torch.export traces a program per shape (about 0.1 s, more than the eager call it wraps);
+# torch.onnx exports one per shape (the dynamo exporter 2-3 s); Keras on JAX, and on NumPy (which
+# pools with jax.lax), compiles each new shape's reduce_window (about 0.2 s a call).
+BUILTIN_PROFILES = {**{name: "compile" for name in BUILTIN_BACKENDS
+                       if name.startswith(("torch-compile", "torch-onnx", "keras-jax",
+                                           "keras-numpy"))},
+                    "tinygrad": "compile", "torch-export": "compile"}
 
 
 class BackendError(Exception):
@@ -123,9 +154,10 @@ def builtin_deviations_file(spec: str) -> str | None:
 
 
 def _op_names():
-    from reference import OP_NAMES
+    """Every op name of every dialect (reference.dialects), torch's first."""
+    from reference import dialects
 
-    return OP_NAMES
+    return tuple(op for dialect in dialects.DIALECTS for op in dialects.op_names(dialect))
 
 
 def _set_attribute(backend, name, value):

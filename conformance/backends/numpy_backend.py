@@ -1,9 +1,12 @@
-"""NumPy as a backend (`conformance.backends.numpy_backend:NumpyBackend`), a vectorised oracle.
+"""NumPy as a backend (`conformance.backends.numpy_backend:NumpyBackend`), a second oracle.
 
-It follows the oracle's rules (reference/pooling.py, reference/windows.py) exactly, including
-the one rounding of every average, but computes each op on whole arrays, so it can check shapes
-the oracle is too slow for. Parameters are normalised and rejected by the oracle's own
-`reference.parameters`, so both reject exactly the same calls.
+NumPy has no pooling API, so this module is an implementation of its own: the definition of each
+op (torch's documentation, as docs/backend-interface.md states it; one rounding of every average)
+written independently of `reference`, vectorised, so that it can check shapes the oracle is too
+slow for, and so that a bug in the oracle's code shows up as a disagreement instead of being
+shared. It imports nothing from `reference` (tests/test_adapters_independent.py), validation
+included: `_checked_*` below are its own statement of which arguments the ops take. Every
+parameter is native here (there is no framework to lack one).
 
 Every op reduces a *window array* shaped `(taps, *leading, *output_spatial)`: tap t of the
 window of each output element, taps in row-major window order, which is the order the tie and
@@ -17,7 +20,6 @@ masks, flat indices and divisors are outer products of those tables over the axe
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,11 +28,74 @@ import ml_dtypes
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-import reference
-from conformance.engine.arrays import dtype_name
-from reference import parameters
+from conformance.backends.torch_signatures import FAMILIES, bind, split_op_name
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+DTYPES = tuple(np.dtype(name) for name in (
+    "float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64")) + (BFLOAT16,)
+
+
+# --- Arguments ---------------------------------------------------------------------------------
+# Which calls the ops take, from torch's documentation of the pooling modules (nn.MaxPool2d,
+# nn.AvgPool2d, nn.AdaptiveAvgPool2d) and the definition: a window needs a positive size, step
+# and spacing; padding is at most half the kernel (torch's documented bound); every output
+# element needs a window.
+
+
+def _checked_shape(op_name, spatial_dims, shape) -> None:
+    """(N, C, *spatial) or (C, *spatial); only the batch may be empty."""
+    rank_ok = len(shape) in (spatial_dims + 1, spatial_dims + 2)
+    if not rank_ok or 0 in shape[len(shape) - spatial_dims - 1:]:
+        raise ValueError(f"{op_name}: expected a ({spatial_dims + 1})-d or "
+                         f"({spatial_dims + 2})-d input, only the batch empty; got {shape}")
+
+
+def _checked_ints(op_name, name, value, spatial_dims, allow_none=False) -> tuple:
+    entries = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    for entry in entries:
+        if not (entry is None and allow_none) and (
+                isinstance(entry, (bool, np.bool_)) or not isinstance(entry, (int, np.integer))):
+            raise TypeError(f"{op_name}: {name} takes ints, not {type(entry).__name__}")
+    if len(entries) == 1:
+        entries *= spatial_dims
+    if len(entries) != spatial_dims:
+        raise ValueError(f"{op_name}: {name} needs 1 or {spatial_dims} entries, got {value!r}")
+    return tuple(None if entry is None else int(entry) for entry in entries)
+
+
+def _checked_sliding(op_name, spatial_dims, kernel_size, stride, padding, dilation):
+    kernels = _checked_ints(op_name, "kernel_size", kernel_size, spatial_dims)
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    strides = kernels if no_stride else _checked_ints(op_name, "stride", stride, spatial_dims)
+    pads = _checked_ints(op_name, "padding", padding, spatial_dims)
+    dilations = _checked_ints(op_name, "dilation", dilation, spatial_dims)
+    if min(kernels + strides + dilations) <= 0:
+        raise ValueError(f"{op_name}: kernel {kernels}, stride {strides} and dilation "
+                         f"{dilations} must be positive")
+    if any(p < 0 or p > k // 2 for p, k in zip(pads, kernels)):
+        raise ValueError(f"{op_name}: padding {pads} must lie in [0, kernel_size / 2], "
+                         f"kernel_size {kernels}")
+    return kernels, strides, pads, dilations
+
+
+def _checked_divisor(op_name, divisor_override) -> None:
+    if divisor_override is None:
+        return
+    if isinstance(divisor_override, (bool, np.bool_)) or not isinstance(
+            divisor_override, (int, np.integer)):
+        raise TypeError(f"{op_name}: divisor_override takes an int or None")
+    if divisor_override == 0:
+        raise ValueError(f"{op_name}: divisor_override must not be zero")
+
+
+def _checked_output_size(op_name, spatial_dims, output_size, spatial_shape) -> tuple:
+    """torch documents None ("the size of the input") for 2-d and 3-d adaptive pooling only."""
+    sizes = _checked_ints(op_name, "output_size", output_size, spatial_dims,
+                          allow_none=spatial_dims > 1)
+    sizes = tuple(length if size is None else size for size, length in zip(sizes, spatial_shape))
+    if min(sizes) < 0:
+        raise ValueError(f"{op_name}: output_size {sizes} must be >= 0")
+    return sizes
 
 
 # --- Windows -----------------------------------------------------------------------------------
@@ -46,11 +111,13 @@ class _AxisTaps:
 
 
 def _sliding_taps(length, kernel, stride, padding, dilation, ceil_mode) -> _AxisTaps:
-    """The windows of `reference.windows.sliding_windows`, counted in closed form.
+    """The windows of sliding pooling along one axis, counted in closed form.
 
+    Window i starts at i * stride - padding and takes `kernel` positions `dilation` apart.
     Full windows lie inside the padded input. Ceil mode adds the next window when the full ones
-    leave part of the padded input uncovered and it starts before the right padding; with no
-    full window at all, that is the window at -padding.
+    leave part of the padded input uncovered and it starts before the right padding (torch's
+    ceil_mode note: "sliding windows that would start in the right padded region are ignored");
+    with no full window at all, that is the window at -padding.
     """
     span = dilation * (kernel - 1) + 1
     padded_end = length + padding
@@ -71,7 +138,8 @@ def _sliding_taps(length, kernel, stride, padding, dilation, ceil_mode) -> _Axis
 
 
 def _adaptive_taps(length, output_size) -> _AxisTaps:
-    """Window i covers [floor(i*L/O), ceil((i+1)*L/O)), as `reference.windows.adaptive_windows`.
+    """Window i covers [floor(i*L/O), ceil((i+1)*L/O)), torch's `start_index` /
+    `end_index` (aten/src/ATen/native/AdaptivePooling.h).
 
     Windows differ in length, so each gets as many taps as the longest; the surplus taps read no
     input and point at the window's start, so that gathering them stays in bounds.
@@ -124,7 +192,7 @@ def _flat_indices(axes: list[_AxisTaps], spatial_shape) -> np.ndarray:
 
 
 def _tap_counts(axes: list[_AxisTaps], include_padding: bool) -> np.ndarray:
-    """Per output element, how many taps the average divides by (`reference.average_divisor`).
+    """Per output element, how many taps the average divides by (torch's divisor).
 
     A tap is counted when it is counted along every axis (a tap in the overhang along any axis
     is overhang), so the N-d count is the product of the per-axis counts.
@@ -174,8 +242,9 @@ def _adaptive_window_array(array, axes: list[_AxisTaps], fill):
 
 def _checked_array(input) -> np.ndarray:
     array = np.asarray(input)
-    if dtype_name(array.dtype) is None:
-        raise TypeError(f"the oracle has no dtype for NumPy's {array.dtype}")
+    if array.dtype not in DTYPES:
+        raise TypeError(f"no pooling for NumPy's {array.dtype}: the contract's dtypes are "
+                        f"{', '.join(d.name for d in DTYPES)}")
     return array
 
 
@@ -195,7 +264,7 @@ def _averaging_dtype(dtype) -> np.dtype:
 
 
 def _lowest(dtype):
-    """`reference.dtypes.lowest`: what max pads with and what a max window with no input gives."""
+    """What max pads with and what a max window with no input gives."""
     return np.iinfo(dtype).min if _is_integer(dtype) else -np.inf
 
 
@@ -204,7 +273,7 @@ def _highest(dtype):
 
 
 def _store_float(values: np.ndarray, dtype) -> np.ndarray:
-    """Round float64 results to `dtype` once, as `reference.dtypes.store` does.
+    """Round float64 results to `dtype` once (round to nearest, ties to even).
 
     ml_dtypes converts float64 to bfloat16 through float32, rounding twice (1 + 2**-8 + 2**-30
     becomes 1.0). Rounding to float32 with round-to-odd first makes the second rounding exact,
@@ -225,7 +294,8 @@ def _store_float(values: np.ndarray, dtype) -> np.ndarray:
 
 
 def _choose_extreme(windows, is_input, flat_indices, prefer_max: bool, dtype):
-    """Max or min of each window and its index, by `reference.pooling.extreme_of_window`.
+    """Max or min of each window and its index: NaN wins (the first NaN), else the first
+    element holding the extreme, in row-major window order.
 
     Taps that read no input hold the fill (-inf, or the integer minimum, for max), which never
     beats an input element, so the extreme over all taps is the extreme over the input. The
@@ -406,11 +476,11 @@ def _exact_average(values: list[float], divisor: int, dtype) -> float:
 
 
 def _float_average(windows: np.ndarray, divisor, dtype) -> np.ndarray:
-    """`reference.pooling.average_of_window` for floats, from float64 windows (padding = 0).
+    """The average of each window for floats, from float64 windows (padding = 0).
 
     NaN, or both infinities, give NaN; one infinity gives that infinity times the divisor's
     sign; otherwise the exact sum divided by the divisor, rounded once. An exact zero sum gives
-    +0.0, as the oracle's exact zero does; a nonzero quotient keeps its sign if it underflows.
+    +0.0 (an exact zero); a nonzero quotient keeps its sign if it underflows.
     """
     finite = np.isfinite(windows)
     all_finite = finite.all(axis=0)
@@ -466,25 +536,26 @@ def _average(windows: np.ndarray, divisor, dtype) -> np.ndarray:
 
 def _sliding_setup(op_name, spatial_dims, shape, kernel_size, stride, padding, dilation,
                    ceil_mode):
-    """Checked per-axis parameters and taps, rejecting what `reference.pooling` rejects."""
-    parameters.check_input_shape(op_name, spatial_dims, shape)
-    kernels, strides, pads, dilations = parameters.sliding_parameters(
-        op_name, spatial_dims, kernel_size, stride, padding, dilation
-    )
+    """Checked per-axis parameters and taps."""
+    _checked_shape(op_name, spatial_dims, shape)
+    kernels, strides, pads, dilations = _checked_sliding(
+        op_name, spatial_dims, kernel_size, stride, padding, dilation)
     spatial_shape = shape[-spatial_dims:]
     axes = [
         _sliding_taps(length, k, s, p, d, bool(ceil_mode))
         for length, k, s, p, d in zip(spatial_shape, kernels, strides, pads, dilations)
     ]
-    parameters.check_windows_exist(op_name, spatial_shape, [t.positions.shape[0] for t in axes])
+    if any(t.positions.shape[0] == 0 for t in axes):
+        raise ValueError(f"{op_name}: no window fits the input {spatial_shape} (kernel "
+                         f"{kernels}, padding {pads}, dilation {dilations}): output size 0")
     spans = [d * (k - 1) + 1 for k, d in zip(kernels, dilations)]
     return axes, spans, strides, dilations
 
 
 def _adaptive_setup(op_name, spatial_dims, shape, output_size) -> list[_AxisTaps]:
-    parameters.check_input_shape(op_name, spatial_dims, shape)
+    _checked_shape(op_name, spatial_dims, shape)
     spatial_shape = shape[-spatial_dims:]
-    sizes = parameters.adaptive_output_size(op_name, spatial_dims, output_size, spatial_shape)
+    sizes = _checked_output_size(op_name, spatial_dims, output_size, spatial_shape)
     return [_adaptive_taps(length, size) for length, size in zip(spatial_shape, sizes)]
 
 
@@ -506,8 +577,8 @@ def _extreme_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_m
 
 def _avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False,
               count_include_pad=True, divisor_override=None, *, spatial_dims, op_name):
-    """torch's AvgPool has no dilation; neither has the oracle's."""
-    parameters.check_divisor_override(op_name, divisor_override)
+    """torch's AvgPool has no dilation."""
+    _checked_divisor(op_name, divisor_override)
     array = _checked_array(input)
     axes, spans, strides, dilations = _sliding_setup(
         op_name, spatial_dims, array.shape, kernel_size, stride, padding, 1, ceil_mode
@@ -540,9 +611,9 @@ def _adaptive_max_pool(input, output_size, return_indices=False, *, spatial_dims
 
 
 def _global_avg_pool(input, *, spatial_dims, op_name):
-    """One window per (n, c) plane holding the whole plane, as the oracle defines it."""
+    """One window per (n, c) plane holding the whole plane."""
     array = _checked_array(input)
-    parameters.check_input_shape(op_name, spatial_dims, array.shape)
+    _checked_shape(op_name, spatial_dims, array.shape)
     leading = array.shape[:-spatial_dims]
     plane_size = math.prod(array.shape[-spatial_dims:])
     summed = array.astype(_averaging_dtype(array.dtype), copy=False)
@@ -562,20 +633,19 @@ _FAMILIES = {
 
 
 def _op(op_name: str):
-    """The op under torch's name, taking exactly the oracle op's arguments."""
-    family, spatial_dims = _FAMILIES[op_name[:-2]], int(op_name[-2])
-    signature = inspect.signature(getattr(reference, op_name))
+    """The op under torch's name and signature (`torch_signatures.bind`)."""
+    family, spatial_dims = split_op_name(op_name, FAMILIES)
 
-    def op(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)  # TypeError for an argument torch's op lacks
-        result = family(*bound.args, **bound.kwargs, spatial_dims=spatial_dims, op_name=op_name)
+    def op(input, *args, **kwargs):
+        arguments = bind(family, spatial_dims, input, args, kwargs)  # TypeError as from torch
+        result = _FAMILIES[family](input, **arguments, spatial_dims=spatial_dims,
+                                   op_name=op_name)
         # Window tables come back as strided or broadcast views; the contract hands the caller
         # arrays it owns: C-contiguous and writable.
         if isinstance(result, tuple):
             return tuple(np.require(part, requirements="CW") for part in result)
         return np.require(result, requirements="CW")
 
-    op.__signature__ = signature
     op.__name__ = op.__qualname__ = op_name
     return staticmethod(op)
 
@@ -585,6 +655,7 @@ class NumpyBackend:
     version = np.__version__
 
 
-for _op_name in reference.OP_NAMES:
-    setattr(NumpyBackend, _op_name, _op(_op_name))
-del _op_name
+for _family in FAMILIES:
+    for _dims in (1, 2, 3):
+        setattr(NumpyBackend, f"{_family}{_dims}d", _op(f"{_family}{_dims}d"))
+del _family, _dims

@@ -44,18 +44,17 @@ Why the emulations are exact rather than approximate:
 - divisor_override: the window grid (how many windows, ceil mode included) is the backend's own
   `AveragePool` output shape, read at run time with `Shape`, so the emulation adds no output-size
   rule of its own. The input is then zero-padded to hold every window wholly, and a `Conv` with
-  a kernel of ones sums each window (in float32 for 16-bit floats and float32, like
-  `AveragePool`'s own sum); the division runs in a wider float (float32 for 16-bit floats,
-  float64 for float32), so it adds one rounding, and a window sum past float16's range still
-  divides down to a finite result. (An `AveragePool` of the padded input times the kernel volume
-  would round twice: its quotient is rounded, which the product cannot undo for subnormal sums.)
+  a kernel of ones sums each window, divided by the override, both in the input's dtype (a
+  float16 window sum past float16's range is inf, as any float16 graph computes it). (An
+  `AveragePool` of the padded input times the kernel volume would round twice: its quotient is
+  rounded, which the product cannot undo for subnormal sums.)
 - adaptive pooling: windows are torch's `[floor(i*L/O), ceil((i+1)*L/O))` per axis
   (AdaptivePooling.h). They are gathered and reduced one axis at a time: a box's sum is the sum
   of its rows' sums and its max the max of its rows' maxes, NaN and infinities included, so
   the result is the reduction's own. A `MatMul` with averaging matrices (the usual recipe) is
-  not used: 0 * inf = NaN there lets one infinity poison every output of its row. Sums run in
-  a wider float (float32 for 16-bit floats, float64 for float32), divided once by the window
-  size. For max, the index table repeats the window's last position instead of masking, which
+  not used: 0 * inf = NaN there lets one infinity poison every output of its row. Sums and the
+  division by the window size run in the input's dtype: an emulation never accumulates wider
+  than the ONNX ops it is made of (a runtime that computes a 16-bit op in float32 does so itself). For max, the index table repeats the window's last position instead of masking, which
   cannot change a max.
 - ONNX has no integer average (`AveragePool`, `GlobalAveragePool` take floats only), so every
   integer average is unsupported rather than emulated.
@@ -74,7 +73,6 @@ rank to the runtime's own input check.
 
 from __future__ import annotations
 
-import inspect
 import math
 import operator
 from collections import OrderedDict
@@ -83,7 +81,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-import reference
+from conformance.backends.torch_signatures import FAMILIES, bind, split_op_name
 
 OPSET = 22
 # Opset 22 first appeared with IR version 10; newer IR versions may exceed what a runtime reads.
@@ -197,11 +195,6 @@ class _Graph:
         return model
 
 
-def _wide_float(dtype: np.dtype) -> np.dtype:
-    """Where an emulation's arithmetic runs: wider than the input, so it rounds once at the end."""
-    return np.dtype(np.float64) if np.dtype(dtype).itemsize >= 4 else np.dtype(np.float32)
-
-
 def _sliding_attributes(spatial_dims, kernel_size, stride, padding, ceil_mode, dilation=None):
     kernel = _per_axis(kernel_size, spatial_dims)
     # torch: stride=None (or empty) means kernel_size.
@@ -262,26 +255,21 @@ def build_avg_pool(g: _Graph, dtype, spatial_dims, kernel_size, stride=None, pad
     zeros2 = g.const(np.zeros(2, np.int64))
     pad_amounts = g.node("Concat", [zeros2, g.const(pads), zeros2,
                                     g.node("Add", [g.const(pads), overhang])], axis=0)
-    # Window sums: a Conv with a kernel of ones over each (n, c) plane, in float32 (float64 for
-    # float64), of the zero-padded input. A sum, not AveragePool's mean times the kernel volume:
-    # that quotient is rounded, and the product cannot undo it for subnormal sums.
-    summing = np.dtype(np.float64) if np.dtype(dtype).itemsize > 4 else np.dtype(np.float32)
-    x = "x" if summing == dtype else g.node("Cast", ["x"], to=_tensor_type(summing))
-    padded = g.node("Pad", [x, pad_amounts])  # constant mode, zeros: they add nothing to a sum
+    # Window sums: a Conv with a kernel of ones over each (n, c) plane of the zero-padded input,
+    # in the input's dtype (what the runtime does with it, Cast nodes of its own included, is
+    # the runtime's). A sum, not AveragePool's mean times the kernel volume: that quotient is
+    # rounded, and the product cannot undo it for subnormal sums.
+    padded = g.node("Pad", ["x", pad_amounts])  # constant mode, zeros: they add nothing to a sum
     leading = g.node("Shape", ["x"], end=2)  # (N, C)
     planes = g.node("ReduceProd", [leading], keepdims=1)  # (N * C,)
     one_channel = g.node("Reshape", [padded, g.node("Concat", [
         planes, g.const(np.array([1], np.int64)), g.node("Shape", [padded], start=2)], axis=0)])
-    ones = g.const(np.ones((1, 1, *attributes["kernel_shape"]), dtype=summing))
+    ones = g.const(np.ones((1, 1, *attributes["kernel_shape"]), dtype=dtype))
     sums = g.node("Conv", [one_channel, ones], kernel_shape=attributes["kernel_shape"],
                   strides=attributes["strides"])
     window_sum = g.node("Reshape", [sums, g.node("Concat", [
         leading, g.node("Shape", [sums], start=2)], axis=0)])
-    wide = _wide_float(dtype)
-    if wide != summing:
-        window_sum = g.node("Cast", [window_sum], to=_tensor_type(wide))
-    quotient = g.node("Div", [window_sum, g.const(wide.type(divisor))])
-    return [quotient if wide == dtype else g.node("Cast", [quotient], to=g.tensor_type)]
+    return [g.node("Div", [window_sum, g.const(dtype.type(divisor))])]
 
 
 def _adaptive_tables(lengths, output_size, spatial_dims):
@@ -307,20 +295,16 @@ def _adaptive_tables(lengths, output_size, spatial_dims):
     return tables
 
 
-def _reduce_windows(g: _Graph, x: str, tables, reduce: str, fill: str | None = None,
-                    cast_to: int | None = None) -> str:
+def _reduce_windows(g: _Graph, x: str, tables, reduce: str, fill: str | None = None) -> str:
     """Reduce every adaptive window, one spatial axis at a time.
 
     The spatial axes go in front first: a `Gather` on an outer axis copies whole blocks, while
     on the innermost axis it goes element by element and is about 30 times slower in ONNX
     Runtime. Per axis, `Gather` turns L into (O, M) and the reduction removes M. With `fill`,
     positions past a window's end (the index table's padding) are replaced by `fill` first.
-    `cast_to` widens after the transpose, which is several times slower on 8-byte elements.
     """
     dims = len(tables)
     x = g.node("Transpose", [x], perm=[*range(2, 2 + dims), 0, 1])
-    if cast_to is not None:
-        x = g.node("Cast", [x], to=cast_to)
     for axis in reversed(range(dims)):
         index, valid, _ = tables[axis]
         x = g.node("Gather", [x, g.const(index)], axis=axis)
@@ -335,14 +319,12 @@ def build_adaptive_avg_pool(g: _Graph, dtype, spatial_dims, output_size):
     _require_type("AveragePool", g.tensor_type)  # ONNX's averages are float-only
     g.require_nonempty(f"adaptive_avg_pool{spatial_dims}d")
     tables = _adaptive_tables(g.spatial_shape, output_size, spatial_dims)
-    accumulate = _wide_float(dtype)
-    sums = _reduce_windows(g, "x", tables, "ReduceSum", fill=g.const(accumulate.type(0)),
-                           cast_to=None if accumulate == dtype else _tensor_type(accumulate))
+    # Summed and divided in the input's dtype, as a graph of ONNX ops on that dtype computes.
+    sums = _reduce_windows(g, "x", tables, "ReduceSum", fill=g.const(dtype.type(0)))
     counts = np.ones((), dtype=np.int64)
     for _, _, axis_counts in tables:
         counts = np.multiply.outer(counts, axis_counts)
-    mean = g.node("Div", [sums, g.const(counts.astype(accumulate))])
-    return [mean if accumulate == dtype else g.node("Cast", [mean], to=g.tensor_type)]
+    return [g.node("Div", [sums, g.const(counts.astype(dtype))])]
 
 
 def build_adaptive_max_pool(g: _Graph, dtype, spatial_dims, output_size, return_indices=False):
@@ -396,16 +378,13 @@ class OnnxBackend:
         raise NotImplementedError
 
     def __getattr__(self, op_name: str):
-        if op_name.startswith("_") or op_name not in reference.OP_NAMES:
+        if op_name.startswith("_"):
             raise AttributeError(op_name)
-        family, spatial_dims = op_name[:-2], int(op_name[-2])
-        signature = inspect.signature(getattr(reference, op_name))
+        family, spatial_dims = split_op_name(op_name, FAMILIES)
 
         def op(input, *args, **kwargs):
-            bound = signature.bind(input, *args, **kwargs)
-            bound.apply_defaults()
-            arguments = dict(bound.arguments)
-            x = np.asarray(arguments.pop("input"))
+            arguments = bind(family, spatial_dims, input, args, kwargs)
+            x = np.asarray(input)
             unbatched = x.ndim == spatial_dims + 1
             if unbatched:
                 x = x[np.newaxis]

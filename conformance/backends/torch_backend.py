@@ -10,6 +10,7 @@ adapter never consults the oracle.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import ml_dtypes
@@ -69,11 +70,48 @@ def refuse_writes_outside_the_gradient(op_name: str, indices: torch.Tensor,
         )
 
 
-def _every_other_element_of(tensor: torch.Tensor) -> torch.Tensor:
+def _stored_in_order(tensor: torch.Tensor, order: list[int]) -> torch.Tensor:
+    """`tensor`'s values in a dense buffer whose dims run in `order` (outermost first), viewed
+    in the logical order again: a permuted view, as `x.permute(...)` of another tensor is."""
+    inverse = [order.index(dim) for dim in range(tensor.dim())]
+    return tensor.permute(order).contiguous().permute(inverse)
+
+
+def _contiguous(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    return tensor
+
+
+def _channels_last(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """torch's channels_last (batched 2-d pooling, 4-D) and channels_last_3d (batched 3-d
+    pooling, 5-D) memory formats, the only ranks torch defines them for; other inputs as given."""
+    formats = {(2, 4): torch.channels_last, (3, 5): torch.channels_last_3d}
+    memory_format = formats.get((spatial_dims, tensor.dim()))
+    return tensor.contiguous(memory_format=memory_format) if memory_format else tensor
+
+
+def _channels_innermost(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """Channels stored innermost at every rank, (N, *spatial, C) or (*spatial, C), viewed as
+    (N, C, *spatial): what a sequence model hands a 1-d pooling op (`x.transpose(1, 2)` of an
+    (N, L, C) activation), and channels-last for the unbatched and 1-d inputs that torch's
+    memory formats leave out. Batched 2-d and 3-d inputs get channels_last's strides."""
+    channel = tensor.dim() - spatial_dims - 1
+    if channel < 0:
+        return tensor
+    return _stored_in_order(tensor, [d for d in range(tensor.dim()) if d != channel] + [channel])
+
+
+def _axes_reversed(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
+    """Every axis stored in reverse order (the width outermost, the batch innermost: a
+    transposed, Fortran-order buffer), so that no stride is the one a contiguous kernel
+    assumes and the spatial axes are transposed in memory."""
+    return _stored_in_order(tensor, list(reversed(range(tensor.dim()))))
+
+
+def _every_other_element(tensor: torch.Tensor, spatial_dims: int) -> torch.Tensor:
     """`tensor`'s values in a view that is contiguous in no dimension: every other element of a
     buffer twice as long on each axis, as a slice of a larger activation would be. Kernels that
     assume unit strides, or that call `.contiguous()` and write back to the wrong buffer, differ
-    here (the gradient too: autograd hands the backward pass views of this layout)."""
+    here."""
     if tensor.dim() == 0 or tensor.numel() == 0:
         return tensor
     doubled = torch.empty([2 * size for size in tensor.shape], dtype=tensor.dtype,
@@ -83,17 +121,27 @@ def _every_other_element_of(tensor: torch.Tensor) -> torch.Tensor:
     return view
 
 
-class TorchBackend:
-    """Calls torch on `device`, optionally on inputs in `memory_format` (e.g. channels_last) or
-    on non-contiguous views (`strided`)."""
+# The memory layouts an input (and an upstream gradient) is handed to torch in: same values,
+# other strides, so that torch's layout-specific kernels (and Inductor's code for those
+# strides) run. One backend name per layout (loading.py); `layout(tensor, spatial_dims)`.
+LAYOUTS = {
+    "contiguous": _contiguous,
+    "channels-last": _channels_last,
+    "permuted": _channels_innermost,
+    "transposed": _axes_reversed,
+    "noncontiguous": _every_other_element,
+}
 
-    def __init__(self, name: str = "torch", device: str = "cpu", memory_format=None,
-                 strided: bool = False, use_modules: bool = False):
+
+class TorchBackend:
+    """Calls torch on `device`, on inputs (and upstream gradients) in one of the LAYOUTS."""
+
+    def __init__(self, name: str = "torch", device: str = "cpu", layout: str = "contiguous",
+                 use_modules: bool = False):
         self.name = name
         self.version = torch.__version__
         self.device = device
-        self.memory_format = memory_format
-        self.strided = strided
+        self.layout = LAYOUTS[layout]
         self.use_modules = use_modules
 
     def __getattr__(self, op_name: str):
@@ -132,15 +180,7 @@ class TorchBackend:
     UNCHECKED_MAX_POOL_BACKWARD = ("max_pool1d", "max_pool2d", "max_pool3d")
 
     def _tensor(self, array: np.ndarray, spatial_dims: int) -> torch.Tensor:
-        # channels_last applies to batched 4-D (2-d pooling) and 5-D (3-d pooling) inputs only.
-        tensor = to_torch(array, self.device)
-        batched = array.ndim == spatial_dims + 2
-        memory_format = self.memory_format if batched and spatial_dims > 1 else None
-        if memory_format is torch.channels_last and spatial_dims == 3:
-            memory_format = torch.channels_last_3d
-        if memory_format is not None:
-            tensor = tensor.contiguous(memory_format=memory_format)
-        return _every_other_element_of(tensor) if self.strided else tensor
+        return self.layout(to_torch(array, self.device), spatial_dims)
 
     def _call(self, family, spatial_dims, tensor, args, kwargs):
         """The op on `tensor`; where torch has no kernel for the dtype, NotImplementedError."""
@@ -176,11 +216,11 @@ def modules() -> TorchBackend:
     return TorchBackend("torch-nn", use_modules=True)
 
 
-def channels_last() -> TorchBackend:
-    """2-d and 3-d inputs in channels_last(_3d) memory: torch runs different CPU kernels."""
-    return TorchBackend("torch-channels-last", memory_format=torch.channels_last)
+def in_layout(layout: str) -> TorchBackend:
+    """Eager torch on inputs and upstream gradients in `layout` (LAYOUTS): `torch-<layout>`."""
+    return TorchBackend(f"torch-{layout}", layout=layout)
 
 
-def non_contiguous() -> TorchBackend:
-    """Inputs (and upstream gradients) as strided views, every other element on each axis."""
-    return TorchBackend("torch-noncontiguous", strided=True)
+channels_last, permuted, transposed, non_contiguous = (
+    functools.partial(in_layout, layout)
+    for layout in ("channels-last", "permuted", "transposed", "noncontiguous"))

@@ -12,14 +12,15 @@ then `torch.autograd.grad`) runs Inductor's compiled backward graph: with compil
 backend, AOTAutograd traces the joint graph and hands the backward half to Inductor
 (`compile_fx_backward`, compiled lazily at the first backward), and the adapter counts the runs
 of what Inductor returned for it; a gradient not computed by exactly one such run raises
-RuntimeError. Built in as `torch-compile`, and on other layouts as `torch-compile-channels-last`
-(channels_last(_3d) inputs and upstream gradients) and `torch-compile-noncontiguous` (strided
-views), all with one registry (conformance/deviations/torch-compile.toml) and the `compile`
-Hypothesis profile.
+RuntimeError. Built in as `torch-compile`, and on the other layouts of torch_backend.LAYOUTS
+(inputs and upstream gradients alike) as `torch-compile-channels-last`, `-permuted`,
+`-transposed` and `-noncontiguous`, all with one registry
+(conformance/deviations/torch-compile.toml) and the `compile` Hypothesis profile.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import types
@@ -287,16 +288,15 @@ def dynamic_shapes() -> TorchCompileBackend:
     return TorchCompileBackend("torch-compile-dynamic", dynamic=True)
 
 
-def channels_last() -> TorchCompileBackend:
-    """2-d and 3-d batched inputs (and upstream gradients) in channels_last(_3d) memory: static
-    shapes compile for the input's strides, and Inductor's lowerings pick layouts from them (the
-    max pool backward decomposition, `max_pool2d_with_indices_backward` in
+def in_layout(layout: str) -> TorchCompileBackend:
+    """`torch-compile` on inputs and upstream gradients in `layout` (torch_backend.LAYOUTS):
+    static shapes compile for the input's strides, and Inductor's lowerings pick layouts from
+    them (the max pool backward decomposition, `max_pool2d_with_indices_backward` in
     torch/_decomp/decompositions.py, returns the gradient in the input's memory format), so the
     generated code differs from the contiguous case's."""
-    return TorchCompileBackend("torch-compile-channels-last", memory_format=torch.channels_last)
+    return TorchCompileBackend(f"torch-compile-{layout}", layout=layout)
 
 
-def non_contiguous() -> TorchCompileBackend:
-    """Inputs (and upstream gradients) as strided views, every other element on each axis:
-    static shapes compile them with the view's strides."""
-    return TorchCompileBackend("torch-compile-noncontiguous", strided=True)
+channels_last, permuted, transposed, non_contiguous = (
+    functools.partial(in_layout, layout)
+    for layout in ("channels-last", "permuted", "transposed", "noncontiguous"))

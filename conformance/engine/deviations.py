@@ -38,6 +38,7 @@ A registry is a TOML file describing one backend's behaviour (see conformance/de
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,10 +51,10 @@ from conformance.engine.regions import REGIONS
 BUILTIN_DIRECTORY = Path(__file__).parents[1] / "deviations"
 MATCHABLE_FEATURES = (
     "op", "family", "spatial_dims", "dtype", "ceil_mode", "count_include_pad",
-    "divisor_override", "return_indices", *REGIONS,
+    "divisor_override", "return_indices", "dialect", "opset", *REGIONS,
 )
 CONCERNS = ("shape", "dtype", "values", "indices", "gradient", "raises", "accepts", "type",
-            "crashes")
+            "crashes", "inferred_shape")
 KINDS = ("bug", "convention")
 # What a property on each concern can observe: the values and indices properties cannot compare
 # values when the shapes differ, so they report the shape mismatch instead.
@@ -63,6 +64,8 @@ OBSERVABLE = {
     "values": ("values", "shape", "raises", "accepts", "type", "crashes"),
     "indices": ("indices", "shape", "raises", "accepts", "type", "crashes"),
     "gradient": ("gradient", "raises", "type", "crashes"),
+    # ONNX shape inference (conformance.engine.inference) against the oracle's output shape.
+    "inferred_shape": ("inferred_shape", "raises", "crashes"),
     # Edge cases the oracle accepts are compared as values (checks._COMPARISONS["validity"]).
     "validity": ("values", "shape", "raises", "accepts", "type", "crashes"),
 }
@@ -190,3 +193,50 @@ def _parse_entry(path, number, entry, file_versions) -> Deviation:
         why=entry["why"], match=dict(entry["match"]), links=tuple(entry.get("links", ())),
         versions=versions, strict=bool(entry.get("strict", True)),
     )
+
+
+# What an entry's description (`what`) says it covers, read mechanically: the ops and dtypes it
+# names. "max_pool2d", "avg_pool1d/2d/3d", "adaptive_avg_pool{1,2,3}d" name ops
+# (a family without dims, "max_pool", names its three ops); "float16", "integer", "16-bit float"
+# name dtypes. A description naming none of a kind does not restrict it.
+_OP_NAMED = re.compile(r"\b((?:adaptive_|global_)?(?:max|min|avg)_pool)((?:\{[\d, ]+\}|[123])d"
+                       r"(?:/[123]d)*)?")
+_DTYPE_WORDS = {
+    "bfloat16": ("bfloat16",), "float16": ("float16",), "float32": ("float32",),
+    "float64": ("float64",), "uint8": ("uint8",), "int8": ("int8",), "int16": ("int16",),
+    "int32": ("int32",), "int64": ("int64",),
+    "integer": ("int8", "uint8", "int16", "int32", "int64"),
+    "16-bit float": ("float16", "bfloat16"), "half": ("float16",),
+}
+
+
+def described_scope(deviation: Deviation) -> dict[str, set[str] | None]:
+    """{"op": ops named, "dtype": dtypes named} by the entry's `what`; None where it names none."""
+    text = deviation.what
+    ops = set()
+    for family, dims in _OP_NAMED.findall(text):
+        ops |= {f"{family}{d}d" for d in (re.findall(r"[123]", dims) or "123")}
+    dtypes = set()
+    for word, named in _DTYPE_WORDS.items():
+        # "int8" inside "uint8" and "float16" inside "bfloat16" are not mentions.
+        if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+            dtypes |= set(named)
+    return {"op": ops or None, "dtype": dtypes or None}
+
+
+def registry_audit(registry: Registry, matched: dict) -> dict:
+    """Entries to look at after a run. `matched` maps an entry id to the "op|dtype" keys of the
+    cases inside its signature (Results.deviation_cases). `never_matched`: applicable entries
+    no case fell inside; `outside_description`: id -> the matched "op|dtype" keys whose op or
+    dtype its description does not name (described_scope)."""
+    outside = {}
+    for deviation in registry.deviations:
+        scope = described_scope(deviation)
+        keys = sorted(
+            key for key in matched.get(deviation.id, ())
+            if any(scope[kind] is not None and value not in scope[kind]
+                   for kind, value in zip(("op", "dtype"), key.split("|"))))
+        if keys:
+            outside[deviation.id] = keys
+    return {"never_matched": [d.id for d in registry.deviations if not matched.get(d.id)],
+            "outside_description": outside}

@@ -91,6 +91,7 @@ class IsolatedBackend:
         self._connection = None
         self.name = getattr(backend, "name", None)
         self.version = getattr(backend, "version", None)
+        self.dialects = getattr(backend, "dialects", None)  # data, not a call to isolate
 
     def __getattr__(self, name: str):
         if name.startswith("_") or getattr(self._backend, name, None) is None:

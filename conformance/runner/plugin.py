@@ -18,7 +18,7 @@ from hypothesis import settings
 from conformance.backends.loading import (
     BackendError, backend_spec, builtin_deviations_file, load_backend,
 )
-from conformance.engine.deviations import Registry, RegistryError
+from conformance.engine.deviations import Registry, RegistryError, registry_audit
 from conformance.runner import profiles
 from conformance.runner.isolation import IsolatedBackend
 from conformance.runner.metadata import run_metadata
@@ -153,6 +153,7 @@ def pytest_sessionfinish(session, exitstatus):
     if not path:
         return
     document = suite.results.to_json()
+    document["registry_audit"] = registry_audit(suite.registry, document["deviation_cases"])
     document["metadata"] = run_metadata(session.config, suite)
     save(document, path)
 

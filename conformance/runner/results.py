@@ -13,8 +13,10 @@ from conformance.engine.cases import Case
 from conformance.engine.regions import REGIONS
 
 # Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
-# case of the cell ran at all.
-OUTCOMES = ("new", "stale", "error", "known", "conforms", "unsupported")
+# case of the cell ran at all. "unsupported_dtype": the backend cannot run the op in that dtype
+# (no case of the op in that dtype ran, forward or backward, while cases in other dtypes did),
+# which a report shows beside the worst verdict, never hidden behind "known".
+OUTCOMES = ("new", "stale", "error", "known", "conforms", "unsupported_dtype", "unsupported")
 # The report's op x feature matrix: a feature column is a predicate over case features.
 MATRIX_FEATURES = {
     "float32": lambda f: f["dtype"] == "float32",
@@ -112,13 +114,20 @@ class Results:
     outcomes: dict = field(default_factory=lambda: defaultdict(Counter))  # (op, concern) -> Counter
     matrix: dict = field(default_factory=lambda: defaultdict(Counter))  # (op, feature) -> Counter
     coverage: Counter = field(default_factory=Counter)
+    coverage_by_op: Counter = field(default_factory=Counter)  # "op|region" -> distinct cases
     findings: dict = field(default_factory=dict)
     unsupported: dict = field(default_factory=dict)  # op -> reason
     errors: list = field(default_factory=list)  # test-level errors outside any case
     deviation_counts: dict = field(default_factory=lambda: defaultdict(Counter))  # id -> Counter
+    deviation_cases: dict = field(default_factory=lambda: defaultdict(set))  # id -> {"op|dtype"}
     validity: dict = field(default_factory=lambda: defaultdict(Counter))  # op -> classification
     validity_examples: dict = field(default_factory=dict)  # (op, classification) -> message
     known_by_op: dict = field(default_factory=dict)  # op -> ids of deviations it showed
+    # "op|pass|dtype" (pass: forward or gradient) -> Counter of "ran" and "unsupported" cases,
+    # and "op|concern|dtype|pass" / "op|feature|dtype|pass" -> unsupported cases: which dtypes
+    # a backend lacks is known only once every case is in (with_dtype_gaps), merged too.
+    dtype_cases: dict = field(default_factory=lambda: defaultdict(Counter))
+    unsupported_by_dtype: dict = field(default_factory=lambda: defaultdict(Counter))
     _seen: set = field(default_factory=set)
     _merged: dict | None = None
 
@@ -126,6 +135,7 @@ class Results:
                mismatch=None, deviations=(), note: str = "") -> None:
         for deviation in deviations:
             self.deviation_counts[deviation.id][outcome] += 1
+            self.deviation_cases[deviation.id].add(f"{case.op_name}|{features['dtype']}")
             if outcome == "known":
                 self.known_by_op.setdefault(case.op_name, set()).add(deviation.id)
         # Inside a non-strict deviation's signature, agreeing with the oracle is conforming.
@@ -142,8 +152,22 @@ class Results:
             for region in REGIONS:
                 if features.get(region):
                     self.coverage[region] += 1
+                    self.coverage_by_op[f"{case.op_name}|{region}"] += 1
+        dtype = features["dtype"]
+        # Only a valid case with elements shows the backend computing in the dtype: an empty or
+        # invalid input may be answered (or rejected) before any kernel for the dtype is chosen.
+        computed = not features["invalid_arguments"] and case.input.size > 0
+        if outcome == "unsupported" or computed:
+            ran = "unsupported" if outcome == "unsupported" else "ran"
+            self.dtype_cases[f"{case.op_name}|{_pass(concern)}|{dtype}"][ran] += 1
         if outcome == "unsupported":
             self.unsupported.setdefault(case.op_name, note)
+            phase = _pass(concern)
+            self.unsupported_by_dtype["outcomes"][f"{case.op_name}|{concern}|{dtype}|{phase}"] += 1
+            for feature, predicate in MATRIX_FEATURES.items():
+                if predicate(features):
+                    self.unsupported_by_dtype["matrix"][
+                        f"{case.op_name}|{feature}|{dtype}|{phase}"] += 1
         if concern == "validity" and outcome != "unsupported":
             classification = validity_classification(features, mismatch)
             self.validity[case.op_name][classification] += 1
@@ -186,18 +210,23 @@ class Results:
     def to_json(self) -> dict:
         if self._merged is not None:
             return self._merged
-        return {
+        return with_dtype_gaps({
             "outcomes": {f"{op}|{concern}": dict(c) for (op, concern), c in self.outcomes.items()},
             "matrix": {f"{op}|{feature}": dict(c) for (op, feature), c in self.matrix.items()},
             "coverage": dict(self.coverage),
+            "coverage_by_op": dict(self.coverage_by_op),
             "findings": [vars(finding) for finding in self.findings.values()],
             "unsupported": self.unsupported,
             "errors": self.errors,
             "deviation_counts": {key: dict(c) for key, c in self.deviation_counts.items()},
+            "deviation_cases": {key: sorted(c) for key, c in self.deviation_cases.items()},
             "validity": {op: dict(c) for op, c in self.validity.items()},
             "validity_examples": self.validity_examples,
             "known_by_op": {op: sorted(ids) for op, ids in self.known_by_op.items()},
-        }
+            "dtype_cases": {key: dict(c) for key, c in self.dtype_cases.items()},
+            "unsupported_by_dtype": {section: dict(c)
+                                     for section, c in self.unsupported_by_dtype.items()},
+        })
 
     def stale_after_run(self, registry) -> list:
         """Non-strict deviations whose signature matched cases this run, none of which deviated."""
@@ -206,6 +235,40 @@ class Results:
             if not deviation.strict and self.deviation_counts[deviation.id]["agrees"]
             and not self.deviation_counts[deviation.id]["known"]
         ]
+
+
+def _pass(concern: str) -> str:
+    return "gradient" if concern == "gradient" else "forward"
+
+
+def with_dtype_gaps(document: dict) -> dict:
+    """`document` with each case the backend could not run because it lacks the op's dtype
+    counted as `unsupported_dtype` instead of `unsupported` (outcomes and matrix), and
+    `unsupported_dtypes`: "op|pass" -> the dtypes the backend raised NotImplementedError for
+    and computed no valid, non-empty case in, where it computed cases in other dtypes. Idempotent, so merged documents are classified again from their summed counts."""
+    ran = defaultdict(set)
+    lacking = defaultdict(set)
+    for key, counts in document.get("dtype_cases", {}).items():
+        op, phase, dtype = key.split("|")
+        (ran if counts.get("ran") else lacking)[(op, phase)].add(dtype)
+    gaps = {f"{op}|{phase}": sorted(dtypes) for (op, phase), dtypes in lacking.items()
+            if ran[(op, phase)]}
+    for section in ("outcomes", "matrix"):
+        counters = document.get(section, {})
+        for counts in counters.values():
+            counts["unsupported"] = counts.get("unsupported", 0) + counts.pop("unsupported_dtype", 0)
+        for key, count in document.get("unsupported_by_dtype", {}).get(section, {}).items():
+            op, name, dtype, phase = key.split("|")
+            if dtype not in gaps.get(f"{op}|{phase}", ()):
+                continue
+            counts = counters[f"{op}|{name}"]
+            moved = min(count, counts.get("unsupported", 0))
+            counts["unsupported"] -= moved
+            counts["unsupported_dtype"] = counts.get("unsupported_dtype", 0) + moved
+            if not counts["unsupported"]:
+                del counts["unsupported"]
+    document["unsupported_dtypes"] = gaps
+    return document
 
 
 def write_atomically(path: str | Path, text: str) -> None:
@@ -236,22 +299,33 @@ def merge(documents: list[dict]) -> dict:
     kept once (Hypothesis' shrunk example over a drawn one, then the smaller), lists concatenate."""
     merged = {"outcomes": {}, "matrix": {}, "coverage": {}, "deviation_counts": {}, "validity": {},
               "validity_examples": {}, "unsupported": {}, "errors": [], "findings": [],
-              "known_by_op": {}}
+              "known_by_op": {}, "dtype_cases": {},
+              "unsupported_by_dtype": {"outcomes": {}, "matrix": {}}}
     findings = {}
     for document in documents:
-        for section in ("outcomes", "matrix", "deviation_counts", "validity"):
-            for key, counts in document.get(section, {}).items():
+        sections = {section: document.get(section, {}) for section in (
+            "outcomes", "matrix", "deviation_counts", "validity", "dtype_cases")}
+        for section, counts in document.get("unsupported_by_dtype", {}).items():
+            target = merged["unsupported_by_dtype"].setdefault(section, {})
+            for key, count in counts.items():
+                target[key] = target.get(key, 0) + count
+        for section, entries in sections.items():
+            for key, counts in entries.items():
                 target = merged[section].setdefault(key, {})
                 for outcome, count in counts.items():
                     target[outcome] = target.get(outcome, 0) + count
-        for key, count in document.get("coverage", {}).items():
-            merged["coverage"][key] = merged["coverage"].get(key, 0) + count
+        for section in ("coverage", "coverage_by_op"):
+            target = merged.setdefault(section, {})
+            for key, count in document.get(section, {}).items():
+                target[key] = target.get(key, 0) + count
         for section in ("unsupported", "validity_examples"):
             for key, value in document.get(section, {}).items():
                 merged[section].setdefault(key, value)
         merged["errors"] += document.get("errors", [])
-        for op, ids in document.get("known_by_op", {}).items():
-            merged["known_by_op"][op] = sorted(set(merged["known_by_op"].get(op, [])) | set(ids))
+        for section in ("known_by_op", "deviation_cases"):
+            target = merged.setdefault(section, {})
+            for key, values in document.get(section, {}).items():
+                target[key] = sorted(set(target.get(key, [])) | set(values))
         for finding in document.get("findings", []):
             kept = findings.get(finding["key"])
             if kept is None:
@@ -262,4 +336,4 @@ def merge(documents: list[dict]) -> dict:
                 kept["shrunk"], -Finding(**kept).size[0])
             findings[finding["key"]] = {**(finding if better else kept), "count": count}
     merged["findings"] = list(findings.values())
-    return merged
+    return with_dtype_gaps(merged)

@@ -10,6 +10,7 @@ from conformance.engine.cases import Case
 from conformance.engine.checks import compare, observe
 from conformance.engine.deviations import Registry
 from conformance.engine.gradients import compare_gradient, observe_gradient
+from conformance.engine.inference import compare_inferred_shape, observe_inferred_shape
 from conformance.engine.regions import REGIONS, case_features
 from conformance.runner.results import Results
 
@@ -20,6 +21,10 @@ def observe_and_compare(backend, case: Case, concern: str):
     if concern == "gradient":
         observation = observe_gradient(backend, case)
         return observation, None if observation.unsupported else compare_gradient(observation)
+    if concern == "inferred_shape":
+        observation = observe_inferred_shape(backend, case)
+        return observation, None if observation.unsupported else compare_inferred_shape(
+            observation)
     observation = observe(backend, case)
     return observation, None if observation.unsupported else compare(observation, concern)
 

@@ -52,9 +52,10 @@ def _sliding_layer(family, reduction, dims):
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
             raise ValueError(f"{layer}: padding must be 'valid' or 'same', got {padding!r}")
         lengths = input_shape[1:-1] if last else input_shape[2:]
-        windows = axis_windows(layer, lengths, kernel, strides, padding.upper(), [1] * dims)
+        windows, geometry = axis_windows(layer, lengths, kernel, strides, padding.upper(),
+                                         [1] * dims)
         return Plan(family=family, reduction=reduction, windows=windows, channels_last=last,
-                    count_include_pad=False)
+                    count_include_pad=False, geometry=geometry)
 
     plan.__name__ = plan.__qualname__ = layer
     return layer, plan

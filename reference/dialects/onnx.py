@@ -36,7 +36,9 @@ from __future__ import annotations
 import numbers
 
 from reference.dialects.padding import same_padding
-from reference.dialects.plan import TENSOR_PLANE_COLUMN_MAJOR, TENSOR_ROW_MAJOR, Plan
+from reference.dialects.plan import (
+    TENSOR_PLANE_COLUMN_MAJOR, TENSOR_ROW_MAJOR, AxisGeometry, Plan,
+)
 from reference.pooling import global_windows
 from reference.windows import full_windows, sliding_windows
 
@@ -116,21 +118,24 @@ def sliding_plan(op, input_shape, kernel_shape, auto_pad, ceil_mode, dilations, 
         raise ValueError(f"{op}: pads cannot be used simultaneously with auto_pad={auto_pad}")
     flat_pads = (0,) * (2 * dims) if pads is None else _ints(op, "pads", pads, 2 * dims, 0)
     lengths = input_shape[2:]
-    windows = []
+    windows, geometry = [], []
     for axis, (length, k, s, d) in enumerate(zip(lengths, kernel, strides, dilations)):
         if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
             padding = same_padding(length, k, s, d, auto_pad == "SAME_UPPER")
             axis_windows = full_windows(length, k, s, padding, d)
         elif auto_pad == "VALID":
-            axis_windows = full_windows(length, k, s, 0, d)
+            padding = (0, 0)
+            axis_windows = full_windows(length, k, s, padding, d)
         else:
             padding = (flat_pads[axis], flat_pads[axis + dims])
             axis_windows = sliding_windows(length, k, s, padding, d, bool(ceil_mode))
+        geometry.append(AxisGeometry(length, k, s, *padding, d))
         if not axis_windows:
             raise ValueError(f"{op}: no window fits axis {axis} (length {length}, kernel {k}, "
                              f"dilation {d}, auto_pad {auto_pad}): output size below 1")
         windows.append(tuple(axis_windows))
-    return Plan(family=FAMILIES[op], reduction=reduction, windows=tuple(windows), **rule)
+    return Plan(family=FAMILIES[op], reduction=reduction, windows=tuple(windows),
+                geometry=tuple(geometry), **rule)
 
 
 def MaxPool(input_shape, kernel_shape, auto_pad="NOTSET", ceil_mode=0, dilations=None, pads=None,

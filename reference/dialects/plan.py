@@ -23,6 +23,19 @@ TENSOR_PLANE_COLUMN_MAJOR = "tensor, plane column-major"  # ONNX storage_order=1
 
 
 @dataclass(frozen=True)
+class AxisGeometry:
+    """One axis of a sliding plan, as the dialect's parameters came to: for describing a case
+    (coverage regions, messages); the windows themselves are the plan's `windows`."""
+
+    length: int
+    kernel: int
+    stride: int
+    before: int  # padding before the input
+    after: int
+    dilation: int
+
+
+@dataclass(frozen=True)
 class Plan:
     family: str  # the engine's name for what is computed: max_pool, avg_pool, lp_pool, ...
     reduction: str  # "max", "min", "average" or "lp" (reference.pooling.reduce_windows)
@@ -32,6 +45,7 @@ class Plan:
     p: int = 2
     indices: str | None = None  # None: the call returns values only; else the numbering
     keep_spatial: bool = True  # False: a global pool returns (N, C) (Keras keepdims=False)
+    geometry: tuple[AxisGeometry, ...] = ()  # per axis, for sliding plans
 
     @property
     def spatial_dims(self) -> int:
@@ -127,5 +141,5 @@ def output_shape(plan: Plan, input_shape: tuple[int, ...]) -> tuple[int, ...]:
     return shape
 
 
-__all__ = ["PLANE_ROW_MAJOR", "Plan", "TENSOR_PLANE_COLUMN_MAJOR", "TENSOR_ROW_MAJOR",
+__all__ = ["AxisGeometry", "PLANE_ROW_MAJOR", "Plan", "TENSOR_PLANE_COLUMN_MAJOR", "TENSOR_ROW_MAJOR",
            "channels_first_axes", "channels_last_axes", "output_shape", "run", "transpose"]

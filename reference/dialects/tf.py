@@ -24,7 +24,7 @@ from __future__ import annotations
 import numbers
 
 from reference.dialects.padding import same_padding
-from reference.dialects.plan import Plan
+from reference.dialects.plan import AxisGeometry, Plan
 from reference.windows import full_windows
 
 CHANNELS_LAST = {1: "NWC", 2: "NHWC", 3: "NDHWC"}
@@ -73,21 +73,23 @@ def per_axis(op, name, value, dims, last, allow_full=True):
 
 
 def axis_windows(op, lengths, kernel, strides, padding, dilations):
-    """Each axis's windows under SAME or VALID (or explicit [before, after] pairs)."""
-    windows = []
+    """Each axis's windows under SAME or VALID (or explicit [before, after] pairs), and its
+    geometry: (windows, geometry)."""
+    windows, geometry = [], []
     for axis, (length, k, s, d) in enumerate(zip(lengths, kernel, strides, dilations)):
         if padding == "SAME":
             pads = same_padding(length, k, s, d)
         elif padding == "VALID":
-            pads = 0
+            pads = (0, 0)
         else:
-            pads = padding[axis]
+            pads = tuple(padding[axis])
         found = full_windows(length, k, s, pads, d)
         if not found:
             raise ValueError(f"{op}: the window (size {k}, dilation {d}) is larger than axis "
                              f"{axis} (length {length}) with padding {padding}")
         windows.append(tuple(found))
-    return tuple(windows)
+        geometry.append(AxisGeometry(length, k, s, *pads, d))
+    return tuple(windows), tuple(geometry)
 
 
 def _explicit_padding(op, padding, dims, last, allow_explicit):
@@ -113,9 +115,9 @@ def _sliding(op, reduction, input_shape, ksize, strides, padding, data_format, a
     strides = per_axis(op, "strides", strides, dims, last)
     padding = _explicit_padding(op, padding, dims, last, allow_explicit)
     lengths = input_shape[1:-1] if last else input_shape[2:]
-    windows = axis_windows(op, lengths, kernel, strides, padding, [1] * dims)
+    windows, geometry = axis_windows(op, lengths, kernel, strides, padding, [1] * dims)
     return Plan(family=op, reduction=reduction, windows=windows, channels_last=last,
-                count_include_pad=False)
+                count_include_pad=False, geometry=geometry)
 
 
 def max_pool(input_shape, ksize, strides, padding, data_format=None):
@@ -143,10 +145,11 @@ def pool(input_shape, window_shape, pooling_type, strides=None, padding="VALID",
         raise ValueError("pool: if any value of dilation_rate is > 1, all strides must be 1")
     padding = _explicit_padding(op, padding, dims, last, False)
     lengths = input_shape[1:-1] if last else input_shape[2:]
-    windows = axis_windows(op, lengths, kernel, strides, padding, dilations)
+    windows, geometry = axis_windows(op, lengths, kernel, strides, padding, dilations)
     family = "max_pool" if pooling_type == "MAX" else "avg_pool"
     return Plan(family=family, reduction="max" if pooling_type == "MAX" else "average",
-                windows=windows, channels_last=last, count_include_pad=False)
+                windows=windows, channels_last=last, count_include_pad=False,
+                geometry=geometry)
 
 
 OPS = {"max_pool": max_pool, "avg_pool": avg_pool, "pool": pool}

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 from reports.repros.problem import case_of, concern_of, problem_of
 from reports.repros.script import script
+from reports.repros.jax_writer import WRITERS as JAX_WRITERS
+from reports.repros.tensorflow_writer import WRITERS as TENSORFLOW_WRITERS
 from reports.repros.torch_writer import WRITERS as TORCH_WRITERS
 
 WRITERS = dict(TORCH_WRITERS)
-try:  # each family's writer needs its framework only where it builds what it writes
+# The ONNX writer builds the graph with the adapter's builder, so it needs onnx here; the others
+# only write text.
+try:
     from reports.repros.onnx_writer import WRITERS as ONNX_WRITERS
     WRITERS.update(ONNX_WRITERS)
 except ImportError:
     pass
+WRITERS.update(JAX_WRITERS)
+WRITERS.update(TENSORFLOW_WRITERS)
 
 
 class NoNativeRepro(LookupError):

@@ -39,3 +39,13 @@ def constructor(array: np.ndarray, dtype: str, make: str, empty: str) -> str:
     if array.size == 0:
         return empty.format(shape=tuple(array.shape), dtype=dtype)
     return make.format(values=nested(array), dtype=dtype)
+
+
+def _numpy_dtype(array: np.ndarray) -> str:
+    return "ml_dtypes.bfloat16" if array.dtype.name == "bfloat16" else f"np.{array.dtype.name}"
+
+
+def numpy_tensor(array: np.ndarray) -> str:
+    """A NumPy literal (the constructor the ONNX, TensorFlow and JAX writers share)."""
+    return constructor(array, _numpy_dtype(array), "np.array({values}, dtype={dtype})",
+                       "np.zeros({shape}, dtype={dtype})")

@@ -5,16 +5,16 @@ exactly the graph the suite ran), then run with ONNX Runtime or `onnx.reference`
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 import reference
 from conformance.backends.onnx_models import build_model
-from reports.repros import literals
-from reports.repros.problem import Problem, with_batch_axis
-from reports.repros.script import Writer
+from reports.repros.problem import Problem, batched
+from reports.repros.literals import numpy_tensor
+from reports.repros.script import Writer, numpy_assert_close
 
 _RUNTIMES = {
     "onnxruntime": ("import onnxruntime", [
@@ -24,22 +24,6 @@ _RUNTIMES = {
     "onnx-reference": ("from onnx.reference import ReferenceEvaluator", [
         "outputs = ReferenceEvaluator(model).run(None, {'x': x})"]),
 }
-
-
-def _numpy_dtype(array: np.ndarray) -> str:
-    return "ml_dtypes.bfloat16" if array.dtype.name == "bfloat16" else f"np.{array.dtype.name}"
-
-
-def numpy_tensor(array: np.ndarray) -> str:
-    """A NumPy literal (the constructor the ONNX, TensorFlow and JAX writers share)."""
-    return literals.constructor(array, _numpy_dtype(array), "np.array({values}, dtype={dtype})",
-                                "np.zeros({shape}, dtype={dtype})")
-
-
-def numpy_assert_close(problem: Problem) -> str:
-    return (f"np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), "
-            f"expected.astype(np.float64), rtol={problem.rtol!r}, atol={problem.atol!r}, "
-            f"equal_nan=True)")
 
 
 @dataclass
@@ -54,7 +38,7 @@ class OnnxWriter(Writer):
                         _RUNTIMES[self.runtime][0])
 
     def prepare(self, problem: Problem) -> Problem:
-        return _batched(problem)
+        return batched(problem)
 
     tensor = staticmethod(numpy_tensor)
     assert_close = staticmethod(numpy_assert_close)
@@ -78,18 +62,6 @@ class OnnxWriter(Writer):
         else:
             lines += ["actual = outputs[0]"]
         return lines
-
-
-def _batched(problem: Problem) -> Problem:
-    """ONNX pools batched inputs only: an unbatched case as a batch of one, answers included."""
-    batched = with_batch_axis(problem.case)
-    if batched is problem.case:
-        return problem
-    def add_axis(array):
-        return None if array is None else array[np.newaxis]
-
-    return replace(problem, case=batched, expected=add_axis(problem.expected),
-                   expected_indices=add_axis(problem.expected_indices))
 
 
 def _attribute(attribute) -> str:

@@ -121,6 +121,19 @@ def with_batch_axis(case: Case) -> Case:
     return replace(case, input=case.input[np.newaxis], grad_output=grad)
 
 
+def batched(problem: Problem) -> Problem:
+    """An unbatched case as a batch of one, answers included."""
+    case = with_batch_axis(problem.case)
+    if case is problem.case:
+        return problem
+
+    def add_axis(array):
+        return None if array is None else array[np.newaxis]
+
+    return replace(problem, case=case, expected=add_axis(problem.expected),
+                   expected_indices=add_axis(problem.expected_indices))
+
+
 # Which oracle docstring bullet states the rule a region exercises: (families, region, the
 # function holding the rule, a phrase of its bullet). The first match wins; without one, the
 # function's first line.

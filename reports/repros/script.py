@@ -51,6 +51,12 @@ class Writer:
         return f"{name}.flatten().tolist()"
 
 
+def numpy_assert_close(problem: Problem) -> str:
+    return (f"np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), "
+            f"expected.astype(np.float64), rtol={problem.rtol!r}, atol={problem.atol!r}, "
+            f"equal_nan=True)")
+
+
 def script(writer: Writer, problem: Problem, title: str, version: str) -> str:
     problem = writer.prepare(problem)
     case = problem.case

@@ -6,7 +6,11 @@ counts them; conformance.engine.regions.features decides, case by case, which ho
 
 from __future__ import annotations
 
-from conformance.engine.regions.defaults import DEFAULT_REGIONS
+from conformance.engine.regions.defaults import DEFAULT_REGION_FAMILIES, DEFAULT_REGIONS
+
+# Windows of this many positions and more: kernels whose products reach past the small windows
+# most draws have (vectorised kernels switch loops and accumulate in blocks there).
+LARGE_WINDOW = 25
 
 # Listed in the report's coverage table in this order.
 REGIONS = {
@@ -66,5 +70,62 @@ REGIONS = {
         "subnormal",
     "window_sum_rounds_in_dtype":
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
+    "large_window": f"a window spans {LARGE_WINDOW} or more positions (kernel volume, or an "
+                    f"adaptive or global window's)",
+    # Regions of the dialects' own parameters (reference.dialects; dialect.py decides them).
+    "same_padding": "SAME padding (ONNX auto_pad SAME_UPPER/SAME_LOWER, TF/Keras same)",
+    "same_lower": "ONNX auto_pad SAME_LOWER (the odd padding element before the input)",
+    "valid_padding": "VALID padding (ONNX auto_pad VALID, TF/Keras valid)",
+    "same_odd_total_padding": "SAME padding whose total is odd on some axis (ends differ)",
+    "asymmetric_padding": "padding before and after the input differ on some axis",
+    "auto_pad_with_ceil_mode": "ONNX auto_pad SAME or VALID together with ceil_mode=1",
+    "dilation_with_same": "dilation > 1 with SAME padding",
+    "column_major_indices": "ONNX MaxPool storage_order=1 (indices numbered column-major)",
+    "channels_first": "a TF/Keras input laid out channels first (NCHW, channels_first)",
+    "global_keepdims_false": "a Keras global pool without its spatial axes (keepdims=False)",
 }
 REGIONS.update(DEFAULT_REGIONS)
+
+
+_SLIDING = ("max_pool", "min_pool", "avg_pool")
+_CHOOSING = ("max_pool", "min_pool", "adaptive_max_pool")
+_AVERAGING = ("avg_pool", "adaptive_avg_pool", "global_avg_pool")
+_ADAPTIVE = ("adaptive_avg_pool", "adaptive_max_pool")
+_DILATED = ("max_pool", "min_pool")
+# The families whose cases a region can hold (absent: every family), so that the coverage table
+# can name the ops a run never drew in a region they have.
+REGION_FAMILIES = {
+    **{region: _SLIDING for region in (
+        "ceil_overhang", "dropped_last_window", "mostly_padding_window", "padding",
+        "stride_gt_kernel", "input_shorter_than_kernel", "no_full_window",
+        "span_exceeds_padded_input", "span_exceeds_padded_input_by_stride",
+        "span_exceeds_padded_input_by_two_strides", "kernel_covers_input",
+        "unit_stride_and_dilation", "overhang_at_least_two", "uneven_padding",
+        "padding_above_half_kernel", "padding_at_least_kernel")},
+    **{region: _DILATED for region in ("dilation", "window_without_input")},
+    **{region: _ADAPTIVE for region in (
+        "adaptive_nondividing", "adaptive_output_larger", "adaptive_output_one",
+        "adaptive_output_zero")},
+    **{region: _CHOOSING for region in (
+        "nan_in_window", "several_nan_in_window", "tie_in_window", "nan_not_first_in_window",
+        "window_all_lowest", "subnormal_decides_choice", "window_all_nan")},
+    **{region: _AVERAGING for region in (
+        "window_sum_overflows", "subnormal_kernel_mean", "window_sum_inexact_in_dtype",
+        "window_sum_rounds_in_dtype")},
+    **DEFAULT_REGION_FAMILIES,
+}
+
+
+# Regions of dialect parameters: a backend holds cases in them only if it speaks that dialect,
+# so a run's coverage gaps per op leave them out.
+DIALECT_REGIONS = ("same_padding", "same_lower", "valid_padding", "same_odd_total_padding",
+                   "asymmetric_padding", "auto_pad_with_ceil_mode", "dilation_with_same",
+                   "column_major_indices", "channels_first", "global_keepdims_false")
+
+
+def region_applies(region: str, family: str, spatial_dims: int) -> bool:
+    """Whether an op of `family` in `spatial_dims` dims can have a case in `region` (of the
+    torch dialect, which every backend speaks)."""
+    if region in DIALECT_REGIONS or (region == "uneven_padding" and spatial_dims == 1):
+        return False
+    return family in REGION_FAMILIES.get(region, (family,))

@@ -17,6 +17,16 @@ DEFAULT_REGIONS = {
        for name in OPTIONAL_PARAMETERS},
     "stride_none": "stride=None (the kernel size, as documented)",
 }
+_SLIDING = ("max_pool", "min_pool", "avg_pool")
+# The families that have each parameter (catalogue.REGION_FAMILIES).
+DEFAULT_REGION_FAMILIES = {
+    **dict.fromkeys(("default_stride", "default_padding", "default_ceil_mode", "stride_none"),
+                    _SLIDING),
+    "default_dilation": ("max_pool", "min_pool"),
+    "default_count_include_pad": ("avg_pool",),
+    "default_divisor_override": ("avg_pool",),
+    "default_return_indices": ("max_pool", "min_pool", "adaptive_max_pool"),
+}
 
 
 def default_features(case: Case) -> dict:

@@ -9,8 +9,10 @@ import itertools
 from conformance.engine.cases import Case
 from conformance.engine.regions.catalogue import REGIONS
 from conformance.engine.regions.defaults import default_features
+from conformance.engine.regions.dialect import dialect_features
 from conformance.engine.regions.geometry import (
     adaptive_features, kernel_reach_features, overhang_features, shape_features, sliding_features,
+    window_volume_features,
 )
 from conformance.engine.regions.precision import subnormal_gradient
 from conformance.engine.regions.values import (
@@ -33,6 +35,8 @@ def case_features(case: Case) -> dict:
 
 
 def _case_features(case: Case) -> dict:
+    if case.dialect != "torch":
+        return dialect_features(case)
     op = case.op
     features = {
         "op": case.op_name,
@@ -45,6 +49,8 @@ def _case_features(case: Case) -> dict:
         "count_include_pad": bool(case.kwargs.get("count_include_pad", True)),
         "divisor_override": case.kwargs.get("divisor_override") is not None,
         "return_indices": bool(case.kwargs.get("return_indices", False)),
+        "dialect": "torch",
+        "opset": None,
     }
     features.update({region: False for region in REGIONS if region not in features})
     features.update(shape_features(case))
@@ -56,6 +62,7 @@ def _case_features(case: Case) -> dict:
     except (TypeError, ValueError):
         features["invalid_arguments"] = True
         return features
+    features.update(window_volume_features(windows))
     if "kernel_size" in case.kwargs:
         features.update(sliding_features(case, windows))
     if "output_size" in case.kwargs:

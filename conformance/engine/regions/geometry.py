@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from conformance.engine.cases import Case
+from conformance.engine.regions.catalogue import LARGE_WINDOW
 from conformance.engine.regions.windows import axis_arguments
 from reference import parameters
 from reference.pooling import op_arguments
@@ -122,3 +123,10 @@ def adaptive_features(case: Case, windows) -> dict:
         "adaptive_nondividing": any(size and n % size for n, size in zip(lengths, outputs)),
         "adaptive_output_larger": any(size > n for n, size in zip(lengths, outputs)),
     }
+
+
+def window_volume_features(windows) -> dict:
+    """Whether the largest window, counting every position it spans (input, padding and
+    overhang), reaches LARGE_WINDOW."""
+    volume = math.prod(max((len(w.positions) for w in axis), default=0) for axis in windows)
+    return {"large_window": volume >= LARGE_WINDOW}

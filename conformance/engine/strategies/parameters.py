@@ -9,6 +9,16 @@ from hypothesis import strategies as st
 
 # Largest spatial extent per number of spatial dims: keeps a 3-d oracle call near a millisecond.
 MAX_LENGTH = {1: 12, 2: 7, 3: 5}
+# Large windows (regions.catalogue.LARGE_WINDOW, 25 positions and more): per-axis sizes whose
+# product over the axes runs from 25 to 64 (1-d 25..64, 2-d 5x5..8x8, 3-d 3x3x3..4x4x4), on
+# inputs long enough to hold them (up to LARGE_MAX_LENGTH).
+LARGE_AXIS = {1: (25, 64), 2: (5, 8), 3: (3, 4)}
+LARGE_MAX_LENGTH = {1: 72, 2: 9, 3: 5}
+
+
+def large_windows() -> st.SearchStrategy[bool]:
+    """Whether a case draws a large window: one in five, and False when shrinking."""
+    return st.sampled_from([False, False, False, False, True])
 
 
 @st.composite
@@ -21,13 +31,19 @@ def leading_shapes(draw) -> tuple[int, ...]:
 
 
 @st.composite
-def sliding_axes(draw, spatial_dims: int, allow_dilation: bool):
-    """Per axis: (length, kernel, stride, padding, dilation), with at least one full window."""
+def sliding_axes(draw, spatial_dims: int, allow_dilation: bool, large: bool = False):
+    """Per axis: (length, kernel, stride, padding, dilation), with at least one full window;
+    with `large`, kernels whose volume is at least 25 (LARGE_AXIS), undilated."""
     axes = []
     for _ in range(spatial_dims):
-        longest = MAX_LENGTH[spatial_dims]
-        dilation = draw(st.sampled_from([1, 2, 1, 3])) if allow_dilation else 1
-        kernel = draw(st.integers(1, min(4, (longest - 1) // dilation + 1)))
+        if large:
+            longest = LARGE_MAX_LENGTH[spatial_dims]
+            dilation = 1
+            kernel = draw(st.integers(*LARGE_AXIS[spatial_dims]))
+        else:
+            longest = MAX_LENGTH[spatial_dims]
+            dilation = draw(st.sampled_from([1, 2, 1, 3])) if allow_dilation else 1
+            kernel = draw(st.integers(1, min(4, (longest - 1) // dilation + 1)))
         # The largest padding often: with dilation it leaves windows of padding alone.
         padding = draw(st.one_of(st.integers(0, kernel // 2), st.just(kernel // 2)))
         stride = draw(st.one_of(st.integers(1, kernel + 2), st.just(kernel), st.integers(2, 3)))

@@ -13,8 +13,8 @@ from hypothesis.extra import numpy as npst
 from conformance.engine.cases import Case
 from conformance.engine.ops import ADAPTIVE_FAMILIES, OPS, SLIDING_FAMILIES
 from conformance.engine.strategies.parameters import (
-    MAX_LENGTH, adaptive_output_sizes, default_or_explicit, leading_shapes, sliding_axes,
-    sliding_kwargs,
+    LARGE_AXIS, LARGE_MAX_LENGTH, MAX_LENGTH, adaptive_output_sizes, default_or_explicit,
+    large_windows, leading_shapes, sliding_axes, sliding_kwargs,
 )
 from conformance.engine.strategies.values import dtypes, element_values, input_arrays
 from reference.dtypes import FLOAT_FORMATS
@@ -30,14 +30,17 @@ def cases(draw, op_name: str, dtype_strategy=None, return_indices=None) -> Case:
     op = OPS[op_name]
     dtype = draw(dtype_strategy if dtype_strategy is not None else dtypes())
     leading = draw(leading_shapes())
+    large = draw(large_windows())
     if op.family in SLIDING_FAMILIES:
-        axes = draw(sliding_axes(op.spatial_dims, allow_dilation="dilation" in op.parameters))
+        axes = draw(sliding_axes(op.spatial_dims, allow_dilation="dilation" in op.parameters,
+                                 large=large))
         lengths = tuple(axis[0] for axis in axes)
         kwargs = draw(sliding_kwargs(op, axes))
     else:
-        lengths = tuple(
-            draw(st.integers(1, MAX_LENGTH[op.spatial_dims])) for _ in range(op.spatial_dims)
-        )
+        # Large: inputs whose global window, or adaptive windows of a small output, are large.
+        low, longest = ((LARGE_AXIS[op.spatial_dims][0], LARGE_MAX_LENGTH[op.spatial_dims])
+                        if large else (1, MAX_LENGTH[op.spatial_dims]))
+        lengths = tuple(draw(st.integers(low, longest)) for _ in range(op.spatial_dims))
         kwargs = {}
         if op.family in ADAPTIVE_FAMILIES:
             kwargs["output_size"] = draw(adaptive_output_sizes(lengths))

@@ -49,7 +49,10 @@ def element_values(dtype: str, profile: str) -> st.SearchStrategy:
     width = 16 if dtype == "float16" else 32 if dtype in ("float32", "bfloat16") else 64
     finite = st.floats(-bound, bound, width=width)
     small_ties = st.sampled_from([-2.0, -1.0, -0.0, 0.0, 0.5, 1.0, 2.0])
-    special = st.sampled_from([math.nan, math.inf, -math.inf, -0.0])
+    # The smallest subnormal beside zeros: a max (min) window then chooses differently where
+    # subnormals read as zero (region subnormal_decides_choice).
+    tiny = FLOAT_FORMATS[dtype].smallest_subnormal
+    special = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, tiny, -tiny])
     if profile == "ties":
         return small_ties
     if profile == "all_negative":

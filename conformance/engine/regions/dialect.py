@@ -1,0 +1,113 @@
+"""The features of a case in a dialect other than torch: the same regions, decided from the
+dialect's plan (reference.dialects: its windows and per-axis geometry), and the regions of the
+dialect's own parameters (SAME/VALID, asymmetric pads, storage_order, data_format, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+
+from conformance.engine.cases import Case
+from conformance.engine.dialects import case_plan
+from conformance.engine.regions.catalogue import REGIONS
+from conformance.engine.regions.values import (
+    input_value_features, value_features, window_value_features,
+)
+from conformance.engine.regions.windows import gather_windows
+from reference.dialects.plan import TENSOR_PLANE_COLUMN_MAJOR, channels_first_axes
+from reference.windows import INPUT, OVERHANG
+
+
+def dialect_features(case: Case) -> dict:
+    kwargs = case.kwargs
+    op = case.op
+    padding = _padding_word(kwargs)
+    features = {region: False for region in REGIONS}
+    features.update({
+        "op": case.op_name, "family": op.family, "spatial_dims": op.spatial_dims,
+        "dtype": case.dtype, "dialect": case.dialect, "opset": kwargs.get("opset"),
+        "ceil_mode": bool(kwargs.get("ceil_mode", False)),
+        "count_include_pad": bool(kwargs.get("count_include_pad", False)),
+        "divisor_override": False,
+        "return_indices": bool(kwargs.get("return_indices", False)),
+        "same_padding": padding == "SAME",
+        "same_lower": kwargs.get("auto_pad") == "SAME_LOWER",
+        "valid_padding": padding == "VALID",
+        "auto_pad_with_ceil_mode": padding in ("SAME", "VALID") and bool(kwargs.get("ceil_mode")),
+        "column_major_indices": kwargs.get("storage_order") == 1,
+        "channels_first": kwargs.get("data_format") in ("channels_first", "NCW", "NCHW",
+                                                         "NCDHW"),
+        "global_keepdims_false": op.family.startswith("global") and case.dialect == "keras"
+                                 and not kwargs.get("keepdims", False),
+        "empty_batch": case.input.ndim > 0 and case.input.shape[0] == 0,
+    })
+    try:
+        plan = case_plan(case)
+    except (TypeError, ValueError):
+        features["invalid_arguments"] = True
+        return features
+    features.update(_geometry_features(plan, padding))
+    features.update(_window_features(plan))
+    proxy = _channels_first_proxy(case, plan)
+    features.update(input_value_features(proxy))
+    for gathered in gather_windows(proxy, [list(axis) for axis in plan.windows]):
+        for name, value in itertools.chain(value_features(proxy, gathered).items(),
+                                           window_value_features(proxy, gathered).items()):
+            features[name] = features[name] or value
+    return features
+
+
+def _padding_word(kwargs) -> str | None:
+    """SAME, VALID or None (explicit padding), whatever the dialect spells it."""
+    word = kwargs.get("auto_pad", kwargs.get("padding"))
+    if not isinstance(word, str):
+        return None
+    word = word.upper()
+    return "SAME" if word.startswith("SAME") else "VALID" if word == "VALID" else None
+
+
+def _geometry_features(plan, padding) -> dict:
+    axes = plan.geometry
+    if not axes:
+        return {}
+    return {
+        "padding": any(a.before or a.after for a in axes),
+        "asymmetric_padding": any(a.before != a.after for a in axes),
+        "same_odd_total_padding": padding == "SAME" and any((a.before + a.after) % 2 for a in axes),
+        "padding_at_least_kernel": any(max(a.before, a.after) >= a.kernel for a in axes),
+        "padding_above_half_kernel": any(max(a.before, a.after) > a.kernel // 2 for a in axes),
+        "uneven_padding": len({(a.before, a.after) for a in axes}) > 1,
+        "dilation": any(a.dilation > 1 for a in axes),
+        "dilation_with_same": padding == "SAME" and any(a.dilation > 1 for a in axes),
+        "stride_gt_kernel": any(a.stride > a.kernel for a in axes),
+        "input_shorter_than_kernel": any(a.length < a.kernel for a in axes),
+        "span_exceeds_padded_input": any(
+            a.dilation * (a.kernel - 1) + 1 > a.length + a.before + a.after for a in axes),
+        "unit_stride_and_dilation": all(a.stride == 1 and a.dilation == 1 for a in axes),
+    }
+
+
+def _window_features(plan) -> dict:
+    input_counts = [[w.kinds.count(INPUT) for w in axis] for axis in plan.windows]
+    window_sizes = [len(axis[0].positions) for axis in plan.windows]
+    return {
+        "ceil_overhang": any(OVERHANG in w.kinds for axis in plan.windows for w in axis),
+        "window_without_input": any(0 in counts for counts in input_counts),
+        "mostly_padding_window": any(
+            2 * math.prod(counts) < math.prod(window_sizes)
+            for counts in itertools.product(*input_counts)),
+        "column_major_indices": plan.indices == TENSOR_PLANE_COLUMN_MAJOR,
+    }
+
+
+def _channels_first_proxy(case: Case, plan) -> Case:
+    """The case's input in (N, C, *spatial) order, with the plan's divisor rule, for the value
+    regions' gathering (conformance.engine.regions.windows), which reads planes that way."""
+    x = case.input
+    if plan.channels_last and x.ndim >= 3:
+        x = np.ascontiguousarray(np.transpose(x, channels_first_axes(x.ndim)))
+    kwargs = {**case.kwargs, "count_include_pad": plan.count_include_pad}
+    return dataclasses.replace(case, input=x, kwargs=kwargs)
