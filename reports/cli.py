@@ -4,61 +4,50 @@ a finding's native repro from the committed reports.
     pooling-conformance report --backend torch -o reports/torch.md
     pooling-conformance backends
     pooling-conformance repro max-pool-index-of-last-nan --backend torch > repro.py
+
+A report is always written, whatever the backend does: faults are findings, the run stops calling
+the backend when its budget (--budget) is spent, and Ctrl-C or SIGTERM writes what was measured,
+marked incomplete. A configuration that cannot run gets one line saying why, and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
+import signal
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-import conformance
 from conformance.backends.loading import (
     BUILTIN_BACKENDS, BUILTIN_PROFILES, BackendError, available_backends, builtin_deviations_file,
     load_backend,
 )
 from conformance.claims.notebook import evaluate_claims
 from conformance.engine.deviations import Registry
+from conformance.runner.faults import FaultGuard, NotRun, Quarantined
+from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
 from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
 from conformance.runner.results import Results, save, write_atomically
 from conformance.runner.shrinking import smallest_known_case
 from reports.findings import FindingNotFound, find, findings_of, load_reports, version_of
 from reports.markdown import render, render_matrix
+from reports.running import DEFAULT_BUDGET, Interrupted, interrupt, run_properties
 from reports.repros import NoNativeRepro, repro_snippet
 
-PROPERTIES = Path(conformance.__file__).parent / "properties"
 
 
-def run_properties(spec: str, deviations: str | None, profile: str, json_path: str,
-                   select: str | None = None, isolate: bool = True,
-                   call_timeout: float = 10.0) -> int:
-    """Run the property suite in a child process, so the report survives whatever it does."""
-    command = [sys.executable, "-m", "pytest", str(PROPERTIES), "-p", "no:cacheprovider", "-q",
-               f"--hypothesis-profile={profile}", "--backend", spec,
-               "--conformance-json", json_path]
-    if isolate:
-        command += ["--isolate", "--call-timeout", str(call_timeout)]
-    if deviations:
-        command += ["--deviations", deviations]
-    if select:
-        command += ["-k", select]
-    return subprocess.call(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def shrink_known_findings(backend, arguments, results: dict) -> None:
-    """Replace each known deviation's smallest drawn case with Hypothesis' minimal one."""
+def shrink_known_findings(backend, arguments, results: dict, deadline: float) -> None:
+    """Replace each known deviation's smallest drawn case with Hypothesis' minimal one, while
+    the budget lasts (a finding not reached keeps its smallest drawn case)."""
     registry_file = arguments.deviations or builtin_deviations_file(arguments.backend)
     if not registry_file:
         return
     registry = Registry.load(registry_file, getattr(backend, "version", None))
     for index, finding in enumerate(results["findings"]):
-        if finding["status"] != "known" or finding["shrunk"]:
+        if finding["status"] != "known" or finding["shrunk"] or time.monotonic() > deadline:
             continue
         concern = finding["property"].split("[", 1)[0]
         try:
@@ -77,6 +66,40 @@ def shrink_known_findings(backend, arguments, results: dict) -> None:
                                       "count": finding["count"]}
 
 
+def guarded(backend, arguments, results: dict) -> FaultGuard:
+    """The backend as the property run left it: its faults' regions quarantined, so shrinking
+    and the claims meet no fault the run already found; isolated if the run saw it kill, hang
+    or exhaust a worker. (A backend that never did is called in this process, as fast as
+    before isolation: the worker's round trips would double the CPU time of the thousands of
+    calls shrinking makes; and should it die here after all, the interim report is written.)"""
+    if arguments.isolate and any(fault["region"] for fault in results.get("faults", [])):
+        backend = IsolatedBackend(backend, arguments.call_timeout, arguments.memory_limit or None)
+    guard = FaultGuard(backend)
+    for fault in results.get("faults", []):
+        if fault["region"]:
+            guard.quarantine(fault["op"], fault["id"], fault["region"], fault["kind"])
+    return guard
+
+
+def judge_claims(backend, arguments, deadline: float) -> tuple[list, str]:
+    """The notebook's claims, and why none were judged where none were."""
+    if arguments.select:  # a selected run is a partial one: claims are judged on full runs
+        return [], "this run selected only some properties"
+    if time.monotonic() > deadline:
+        return [], "the run's budget was spent"
+    try:
+        claims = [asdict(claim) for claim in evaluate_claims(
+            backend, CLAIM_EXAMPLES[arguments.profile])]
+    except Exception as error:  # the claims are one section: the report is still written
+        return [], f"judging them failed: {type(error).__name__}: {error}"
+    for claim in claims:
+        # A claim whose call was not made (quarantined after a fault) says nothing either way;
+        # the claims see the refusal as any exception, so it is recognised by its name.
+        if any(name in claim["evidence"] for name in (Quarantined.__name__, NotRun.__name__)):
+            claim["verdict"] = "NOT JUDGED"
+    return claims, ""
+
+
 def report(arguments) -> int:
     try:
         backend = load_backend(arguments.backend)
@@ -84,36 +107,53 @@ def report(arguments) -> int:
         print(f"pooling-conformance: {error}", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    deadline = time.monotonic() + arguments.budget
     output = Path(arguments.output or f"reports/{arguments.backend}.md")
     # Beside the report, not in a temporary directory: after Ctrl-C it is what remains.
     partial = output.with_name(f".{output.stem}.partial.json")
+    interrupted = None
     try:
         exit_code = run_properties(arguments.backend, arguments.deviations, arguments.profile,
                                    str(partial), arguments.select, arguments.isolate,
-                                   arguments.call_timeout)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {output} is unchanged; partial results, if any, are in {partial}",
-              file=sys.stderr)
-        return 130
+                                   arguments.call_timeout, arguments.budget,
+                                   arguments.memory_limit)
+    except Interrupted as signalled:
+        interrupted, exit_code = str(signalled), None
     if not partial.exists():
-        print(f"pooling-conformance: the property run ended (exit {exit_code}) without "
-              f"results; {output} is unchanged", file=sys.stderr)
-        return 1
+        print(f"pooling-conformance: the property run ended ({interrupted or f'exit {exit_code}'})"
+              f" without results; {output} is unchanged", file=sys.stderr)
+        return 130 if interrupted else 1
     results = json.loads(partial.read_text())
-    shrink_known_findings(backend, arguments, results)
-    # A selected run is a partial one: the notebook's claims are judged on full runs only.
-    claims = [] if arguments.select else [
-        asdict(claim) for claim in evaluate_claims(backend, CLAIM_EXAMPLES[arguments.profile])]
+    metadata = results["metadata"]
+    if interrupted:
+        metadata["incomplete"] = f"interrupted by {interrupted}"
+        claims = []
+        results["claims_not_judged"] = "the run was interrupted"
+    else:
+        # What the properties measured, in case this process dies shrinking or judging claims.
+        results["claims"], metadata["incomplete"] = [], "ended while shrinking and judging claims"
+        write_atomically(output, render(results, [], None))
+        del metadata["incomplete"]
+        try:
+            guard = guarded(backend, arguments, results)
+            shrink_known_findings(guard, arguments, results, deadline)
+            claims, results["claims_not_judged"] = judge_claims(guard, arguments, deadline)
+            guard.close()
+        except Interrupted as signalled:
+            metadata["incomplete"] = f"interrupted by {signalled} (after the properties)"
+            claims, results["claims_not_judged"] = [], "the run was interrupted"
     previous = json.loads(Path(arguments.previous).read_text()) if arguments.previous else None
     results["claims"] = claims
-    results["metadata"]["pytest_exit_code"] = exit_code
+    metadata["pytest_exit_code"] = exit_code
+    metadata["budget_seconds"] = arguments.budget
     # Properties, shrinking the known deviations' cases, and the claims: what a user waits for.
-    results["metadata"]["report_seconds"] = round(time.perf_counter() - started)
+    metadata["report_seconds"] = round(time.perf_counter() - started)
     write_atomically(output, render(results, claims, previous))
     save(results, output.with_suffix(".json"))
     partial.unlink()
-    print(f"wrote {output} and {output.with_suffix('.json')} (pytest exit code {exit_code})")
-    return 0
+    state = f"INCOMPLETE ({metadata['incomplete']}): " if "incomplete" in metadata else ""
+    print(f"{state}wrote {output} and {output.with_suffix('.json')} (pytest exit code {exit_code})")
+    return 130 if "incomplete" in metadata else 0
 
 
 def matrix(arguments) -> int:
@@ -142,14 +182,53 @@ def matrix(arguments) -> int:
             backend=name, output=str(output.parent / f"{name}.md"), deviations=None,
             profile=BUILTIN_PROFILES.get(name, arguments.profile), previous=None, select=None,
             isolate=True, call_timeout=120.0 if name in BUILTIN_PROFILES else 10.0,
+            budget=arguments.budget, memory_limit=arguments.memory_limit,
         )
-        if report(backend_arguments) != 0:
-            runs[name] = "its report could not be written"
-            continue
-        runs[name] = json.loads((output.parent / f"{name}.json").read_text())
+        try:
+            status = report(backend_arguments)
+        except Exception as error:  # one backend's run dying must not cost the others'
+            status, runs[name] = 1, f"its run failed: {type(error).__name__}: {error}"
+        if status in (0, 130) and (output.parent / f"{name}.json").exists():
+            runs[name] = json.loads((output.parent / f"{name}.json").read_text())
+        elif status != 130:
+            runs.setdefault(name, "its report could not be written")
+        if status == 130:  # interrupted: the matrix of what ran, then stop
+            write_atomically(output, render_matrix(runs))
+            print(f"interrupted: wrote {output} with the backends reported so far")
+            return 130
     write_atomically(output, render_matrix(runs))
     print(f"wrote {output}")
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _mebibytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of MiB, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _add_limits(parser, whose: str = "") -> None:
+    parser.add_argument("--budget", type=_seconds, default=DEFAULT_BUDGET, metavar="SECONDS",
+                        help=f"the report's time{whose}: past it the backend is no longer called "
+                             f"and what remains is reported as not run (default {DEFAULT_BUDGET:g})")
+    parser.add_argument("--memory-limit", type=_mebibytes, default=DEFAULT_MEMORY_LIMIT_MIB,
+                        metavar="MIB", help="address space an isolated worker may add to what "
+                                            f"it started with; 0: unlimited (default "
+                                            f"{DEFAULT_MEMORY_LIMIT_MIB})")
 
 
 def list_backends(_arguments) -> int:
@@ -205,9 +284,16 @@ def _finding_arguments(parser) -> None:
                         help="where the report JSONs are (default: the committed reports)")
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """A bad option is one line and exit status 2, as every other bad configuration is."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="pooling-conformance", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _OneLineErrors(prog="pooling-conformance", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     report_parser = commands.add_parser("report", help="run the suite and write a report")
     report_parser.add_argument("--backend", default="torch", metavar="SPEC")
@@ -223,8 +309,9 @@ def main(argv=None) -> int:
     report_parser.add_argument("--no-isolate", dest="isolate", action="store_false",
                                help="call the backend in the suite's own process (faster; a "
                                     "crashing backend then ends the run)")
-    report_parser.add_argument("--call-timeout", type=float, default=10.0, metavar="SECONDS",
+    report_parser.add_argument("--call-timeout", type=_seconds, default=10.0, metavar="SECONDS",
                                help="the longest one isolated backend call may take")
+    _add_limits(report_parser)
     report_parser.set_defaults(handler=report)
     matrix_parser = commands.add_parser("matrix", help="report every installed built-in backend "
                                                       "and write the cross-backend matrix")
@@ -237,6 +324,7 @@ def main(argv=None) -> int:
                                help="take a backend's report as it is where reports/<name>.json "
                                     "exists (resumes an interrupted matrix, or one run in "
                                     "parts); the matrix names each report's suite commit")
+    _add_limits(matrix_parser, " (each backend's)")
     matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
     backends_parser.set_defaults(handler=list_backends)
@@ -246,7 +334,13 @@ def main(argv=None) -> int:
     repro_parser.add_argument("--list", action="store_true", help="list the findings' ids")
     repro_parser.set_defaults(handler=repro)
     arguments = parser.parse_args(argv)
-    return arguments.handler(arguments)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        return arguments.handler(arguments)
+    except Interrupted as signalled:
+        print(f"pooling-conformance: interrupted by {signalled}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

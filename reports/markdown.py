@@ -14,6 +14,12 @@ from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
 from reports.repros import NoNativeRepro, repro_snippet
 
 VERDICT_TEXT = {
+    "crash": "**crashes**",
+    "hang": "**hangs**",
+    "out_of_memory": "**out of memory**",
+    "wrong_result_type": "**wrong result type**",
+    "quarantined": "quarantined (not called after a fault)",
+    "not_run": "not run (budget)",
     "conforms": "conforms",
     "known": "deviates (known)",
     "new": "**deviates (new)**",
@@ -25,6 +31,8 @@ VERDICT_TEXT = {
 }
 CELL_TEXT = {"conforms": "✓", "known": "known", "new": "**NEW**", "stale": "**STALE**",
              "unsupported": "—", "unsupported_dtype": "— dtype", "error": "**ERROR**",
+             "crash": "**CRASH**", "hang": "**HANG**", "out_of_memory": "**OOM**",
+             "wrong_result_type": "**TYPE**", "quarantined": "quarantined", "not_run": "not run",
              None: "·"}
 
 
@@ -49,9 +57,10 @@ def render(results: dict, claims: list[dict], previous: dict | None = None) -> s
         f"# Pooling conformance report: {metadata['backend']} {metadata['backend_version']}",
         _headline(results, outcomes),
         "## Summary per op\n\n" + _summary(results, outcomes),
+        "## Faults\n\n" + _faults(results),
         "## Op x feature\n\n" + _matrix(results, matrix),
         "## Gradients\n\n" + _gradients(results, outcomes),
-        "## The course notebook's claims\n\n" + _claims(claims),
+        "## The course notebook's claims\n\n" + _claims(claims, results),
         "## Deviations\n\n" + _deviations(results),
         "## Invalid arguments\n\n" + _validity(results),
         "## Errors and flagged registry entries\n\n" + _errors(results),
@@ -70,13 +79,23 @@ def _headline(results, outcomes) -> str:
     new = sum(1 for f in results["findings"] if f["status"] in ("new", "stale"))
     ran = {op for (op, _), counter in outcomes.items() if counter["conforms"] + counter["known"]}
     unsupported = [op for op in results["unsupported"] if op not in ran]
-    return (
+    metadata = results["metadata"]
+    incomplete = (f"**Incomplete: {metadata['incomplete']}.** This report shows what was "
+                  f"measured before.\n\n" if metadata.get("incomplete") else "")
+    budget = (f" The run's budget ({metadata['budget_spent']:g} s) was spent: "
+              f"{totals['not_run']} case checks and {len(results.get('not_run', []))} tests "
+              f"were not run." if metadata.get("budget_spent") else "")
+    return incomplete + (
         f"{totals['conforms']} case checks conform, {totals['known']} deviate as registered, "
-        f"{new} findings are new or stale, {len(unsupported)} ops are unsupported, "
+        f"{new} findings are new or stale, {len(results.get('faults', []))} faults (crashes, "
+        f"hangs, out of memory, wrong result types; "
+        f"{sum(f['quarantined'] for f in results.get('faults', []))} calls quarantined after "
+        f"them), {len(unsupported)} ops are unsupported, "
         f"{len(results.get('unsupported_dtypes', {}))} ops (forward or gradient) lack some "
-        f"dtypes, {len(results['errors'])} errors. Legend: ✓ conforms, known = registered "
-        f"deviation, **NEW** = unregistered deviation, — = unsupported, — dtype = the backend "
-        f"cannot run that dtype, · = not drawn."
+        f"dtypes, {len(results['errors'])} errors.{budget} Legend: ✓ conforms, known = "
+        f"registered deviation, **NEW** = unregistered deviation, **CRASH** / **HANG** / "
+        f"**OOM** / **TYPE** = a fault, — = unsupported, — dtype = the backend cannot run that "
+        f"dtype, · = not drawn."
     )
 
 
@@ -88,9 +107,12 @@ def _summary(results, outcomes) -> str:
                 c["conforms"] + c["known"] + c["new"] for c in counters.values()):
             rows.append([op, VERDICT_TEXT["unsupported"], results["unsupported"][op], "", ""])
             continue
-        verdict = worst(o for c in counters.values() for o, n in c.items() if n)
+        verdict = worst([o for c in counters.values() for o, n in c.items() if n]
+                        + [f["status"] for f in results.get("faults", []) if f["op"] == op])
         if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
             verdict = "error"
+        if verdict is None and any(t["op"] == op for t in results.get("not_run", [])):
+            verdict = "not_run"
         known = results.get("known_by_op", {}).get(op, [])
         totals = Counter()
         for counter in counters.values():
@@ -141,9 +163,10 @@ def _gradients(results, outcomes) -> str:
                                          "smallest findings"], tablefmt="github"))
 
 
-def _claims(claims) -> str:
+def _claims(claims, results) -> str:
     if not claims:
-        return "Not judged: this run selected only some properties."
+        why = results.get("claims_not_judged") or "this run selected only some properties"
+        return f"Not judged: {why}."
     rows = [[c["claim"], f"**{c['verdict']}**", c["evidence"]] for c in claims]
     return tabulate(rows, ["claim", "verdict", "evidence"], tablefmt="github")
 
@@ -212,6 +235,43 @@ def _deviations(results) -> str:
             "Repro:",
             "",
             repro(finding, results["metadata"]),
+        ]))
+    return "\n\n".join(parts)
+
+
+FAULT_INTRODUCTION = (
+    "Calls that killed the worker process, outran the call timeout, ran out of memory, or "
+    "returned something other than the contract's arrays. After a crash, hang or out of memory, "
+    "later draws in the same region (the features the faulting cases share; the whole op after "
+    "a few) were not called but counted as quarantined.")
+
+
+def _faults(results) -> str:
+    faults = sorted(results.get("faults", []), key=lambda f: (f["op"], f["id"]))
+    if not faults:
+        return "None: every call returned an answer."
+    rows = [[f"`{f['id']}`", f["op"], f["kind"], f["detail"], f["count"], f["quarantined"]]
+            for f in faults]
+    table = tabulate(rows, ["fault", "op", "kind", "detail", "calls", "draws quarantined"],
+                     tablefmt="github")
+    parts = [FAULT_INTRODUCTION, table]
+    for fault in faults:
+        region = ", ".join(f"{name}={value}" for name, value in fault.get("region", {}).items()
+                           if name != "op" and value is not False)
+        parts.append("\n".join([
+            f"### {fault['id']} ({fault['kind']})",
+            "",
+            f"`{fault['call']}` with x of shape {tuple(fault['input_shape'])} and dtype "
+            f"{fault['dtype']} (the smallest of {fault['count']} faulting call(s), first in "
+            f"`{fault['property']}`): {fault['detail']}.",
+            "",
+            f"Quarantined region: {region or 'the whole op'} (regions not named: absent)."
+            if fault.get("region") else
+            "Not quarantined: the call returns, so later draws are judged as usual.",
+            "",
+            "Repro:",
+            "",
+            repro(fault, results["metadata"]),
         ]))
     return "\n\n".join(parts)
 

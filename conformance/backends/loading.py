@@ -132,16 +132,29 @@ def load_backend(spec: str):
             f"({error}); install the backend's extra, e.g. `pip install "
             f"pooling-conformance[{spec}]`, or run its tox environment"
         ) from error
+    except Exception as error:  # the module itself is broken: say so in one line
+        raise BackendError(f"importing {module_name!r} for backend {spec!r} failed: "
+                           f"{type(error).__name__}: {error}") from error
     try:
         backend = getattr(module, attribute)
     except AttributeError as error:
         raise BackendError(f"module {module_name!r} has no attribute {attribute!r}") from error
     if callable(backend) and not any(hasattr(backend, op) for op in _op_names()):
-        backend = backend()
+        try:
+            backend = backend()
+        except Exception as error:
+            raise BackendError(f"{target} is callable, but calling it to make the backend "
+                               f"failed: {type(error).__name__}: {error}") from error
     if not any(hasattr(backend, op) for op in _op_names()):
         raise BackendError(
-            f"{spec!r} provides none of the pooling functions ({', '.join(_op_names()[:3])}, ...)"
+            f"{spec!r} ({type(backend).__name__}) provides none of the pooling functions "
+            f"({', '.join(_op_names()[:3])}, ...): not a backend (docs/backend-interface.md)"
         )
+    not_callable = [op for op in _op_names() if getattr(backend, op, None) is not None
+                    and not callable(getattr(backend, op))]
+    if not_callable:
+        raise BackendError(f"{spec!r} has pooling attributes that are not callable: "
+                           f"{', '.join(not_callable)}")
     if not getattr(backend, "name", None):
         _set_attribute(backend, "name", spec)
     if not getattr(backend, "version", None):

@@ -1,26 +1,35 @@
 """The pytest plugin: chooses the backend and registry, runs cases, and records what it found.
 
-Options: --backend SPEC, --deviations FILE, --conformance-json PATH; the Hypothesis profile comes
-from Hypothesis' own --hypothesis-profile or POOLING_CONFORMANCE_PROFILE.
+Options: --backend SPEC, --deviations FILE, --conformance-json PATH, --isolate with
+--call-timeout and --memory-limit, --budget SECONDS; the Hypothesis profile comes from
+Hypothesis' own --hypothesis-profile or POOLING_CONFORMANCE_PROFILE.
+
+A test that met a fault (conformance.runner.suite) fails with the faults it met; one that only
+met quarantined calls, or started after the budget was spent, is skipped and recorded. SIGTERM
+ends the run as Ctrl-C does, so the results measured so far are still written.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from hypothesis.errors import InvalidArgument
 
 from conformance.backends.loading import (
     BackendError, backend_spec, builtin_deviations_file, load_backend,
 )
 from conformance.engine.deviations import Registry, RegistryError, registry_audit
 from conformance.runner import profiles
-from conformance.runner.isolation import IsolatedBackend
+from conformance.runner.faults import NotRun, Quarantined
+from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
 from conformance.runner.metadata import run_metadata
 from conformance.runner.ordering import quickest_failure_first, self_tests
 from conformance.runner.results import merge, save
@@ -41,25 +50,58 @@ def pytest_addoption(parser):
                          "finding on that case instead of ending the run")
     group.addoption("--call-timeout", type=float, default=10.0, metavar="SECONDS",
                     help="with --isolate, the longest a backend call may take (default 10)")
+    group.addoption("--memory-limit", type=int, default=DEFAULT_MEMORY_LIMIT_MIB, metavar="MIB",
+                    help="with --isolate, the address space a worker may add to what it started "
+                         f"with; 0: unlimited (default {DEFAULT_MEMORY_LIMIT_MIB})")
+    group.addoption("--budget", type=float, default=None, metavar="SECONDS",
+                    help="stop calling the backend after SECONDS; what remains is reported "
+                         "as not run (default: no budget)")
 
 
 def pytest_configure(config):
-    if not config.getoption("hypothesis_profile", None):
-        settings.load_profile(profiles.default_profile())
+    try:
+        if not config.getoption("hypothesis_profile", None):
+            settings.load_profile(profiles.default_profile())
+    except InvalidArgument as error:
+        raise pytest.UsageError(f"{error} (set by ${profiles.PROFILE_VARIABLE})") from None
+    budget, timeout = config.getoption("--budget"), config.getoption("--call-timeout")
+    for option, value in (("--budget", budget), ("--call-timeout", timeout),
+                          ("--memory-limit", config.getoption("--memory-limit"))):
+        if value is not None and value < 0:
+            raise pytest.UsageError(f"{option} must not be negative, got {value:g}")
     spec = backend_spec(config.getoption("--backend"))
     try:
         backend = load_backend(spec)
         if config.getoption("--isolate"):
-            backend = IsolatedBackend(backend, config.getoption("--call-timeout"))
+            backend = IsolatedBackend(backend, timeout, config.getoption("--memory-limit") or None)
         registry_file = config.getoption("--deviations") or builtin_deviations_file(spec)
         version = getattr(backend, "version", None)
         registry = Registry.load(registry_file, version) if registry_file else Registry()
     except (BackendError, RegistryError) as error:
         raise pytest.UsageError(str(error)) from None
-    config.pooling_suite = Suite(backend, spec, registry)
+    deadline = None if budget is None else time.monotonic() + budget
+    config.pooling_suite = Suite(backend, spec, registry, deadline)
     config.pooling_started = time.time()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistMerging(config), "pooling-conformance-xdist")
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
+
+
+def pytest_runtest_setup(item):
+    suite = getattr(item.config, "pooling_suite", None)
+    if suite is None:
+        return
+    suite.current_property, suite.faults_met, suite.withheld = item.name, [], 0
+    if suite.out_of_budget:
+        params = getattr(item, "callspec", None)
+        suite.results.not_run.append({"test": item.nodeid,
+                                      "op": params.params.get("op_name") if params else None})
+        pytest.skip("not run: the run's budget is spent")
 
 
 class _XdistMerging:
@@ -113,18 +155,43 @@ def conformance(request) -> Suite:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     suite = getattr(item.config, "pooling_suite", None)
-    if suite is None or call.excinfo is None or call.when != "call":
+    if suite is None or call.when != "call":
         return
-    failures = _conformance_failures(call.excinfo.value)
+    report = outcome.get_result()
+    error = call.excinfo.value if call.excinfo is not None else None
+    failures = _conformance_failures(error)
     for failure in failures:
         suite.results.record_shrunk(failure.property_name, failure.case, failure.mismatch,
                                     failure.status, failure.key, failure.features)
-    report = outcome.get_result()
-    if report.failed and not failures:
-        suite.results.errors.append({"test": item.nodeid, "error": str(call.excinfo.value)[:2000]})
+    if suite.faults_met:
+        faults = [suite.results.faults[fault_id] for fault_id in dict.fromkeys(suite.faults_met)]
+        lines = [f"{fault['kind']} in {fault['op']}: {fault['detail']}; case: {fault['call']} "
+                 f"with x of shape {tuple(fault['input_shape'])} and dtype {fault['dtype']}"
+                 for fault in faults]
+        if failures:
+            lines.append(str(report.longrepr))
+        report.outcome, report.longrepr = "failed", "\n".join(lines)
+    elif error is not None and suite.withheld and _not_called(error):
+        # Only quarantined or budget-cut calls: nothing the backend did in this test to report.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"not judged: {error}")
+    elif report.failed and not failures:
+        suite.results.errors.append({"test": item.nodeid, "error": str(error)[:2000]})
+
+
+def _not_called(error) -> bool:
+    """A test that failed because calls were not made: Quarantined or NotRun, or Hypothesis
+    finding no example left to run (every draw rejected)."""
+    if isinstance(error, (Quarantined, NotRun)):
+        return True
+    if isinstance(error, BaseExceptionGroup):
+        return all(_not_called(e) for e in error.exceptions)
+    return type(error).__name__ == "Unsatisfiable"
 
 
 def _conformance_failures(error) -> list[ConformanceFailure]:
+    if error is None:
+        return []
     if isinstance(error, ConformanceFailure):
         return [error]
     if isinstance(error, BaseExceptionGroup):
@@ -138,10 +205,10 @@ def pytest_sessionfinish(session, exitstatus):
         return
     xdist = session.config.pluginmanager.get_plugin("pooling-conformance-xdist")
     if xdist is not None and xdist.worker_results_path():
-        save(suite.results.to_json(), xdist.worker_results_path())
+        save(suite.results_json(), xdist.worker_results_path())
         return
     if xdist is not None:
-        suite.results.load_merged(xdist.merged_with_workers(suite.results.to_json()))
+        suite.results.load_merged(xdist.merged_with_workers(suite.results_json()))
     # A non-strict entry cannot be judged case by case, and a random draw may hit only the
     # cases it spares, so its staleness is flagged (terminal and report), not failed.
     for deviation in suite.results.stale_after_run(suite.registry):
@@ -152,9 +219,13 @@ def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--conformance-json", None)
     if not path:
         return
-    document = suite.results.to_json()
+    document = suite.results_json()
     document["registry_audit"] = registry_audit(suite.registry, document["deviation_cases"])
     document["metadata"] = run_metadata(session.config, suite)
+    if suite.out_of_budget:
+        document["metadata"]["budget_spent"] = session.config.getoption("--budget")
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        document["metadata"]["incomplete"] = "interrupted"
     save(document, path)
 
 

@@ -13,10 +13,16 @@ from conformance.engine.cases import Case
 from conformance.engine.regions import REGIONS
 
 # Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
-# case of the cell ran at all. "unsupported_dtype": the backend cannot run the op in that dtype
-# (no case of the op in that dtype ran, forward or backward, while cases in other dtypes did),
-# which a report shows beside the worst verdict, never hidden behind "known".
-OUTCOMES = ("new", "stale", "error", "known", "conforms", "unsupported_dtype", "unsupported")
+# case of the cell ran at all. crash ... wrong_result_type are faults (`Results.faults`);
+# quarantined: not called, inside an earlier fault's region; not_run: the run's budget was spent.
+# "unsupported_dtype": the backend cannot run the op in that dtype (no case of the op in that
+# dtype ran, forward or backward, while cases in other dtypes did), which a report shows beside
+# the worst verdict, never hidden behind "known".
+OUTCOMES = ("new", "crash", "hang", "out_of_memory", "wrong_result_type", "stale", "error",
+            "known", "quarantined", "not_run", "conforms", "unsupported_dtype", "unsupported")
+# A fault's kind, as `results["faults"]` and the report name it, by outcome.
+FAULT_KINDS = {"crash": "crash", "hang": "hang", "out_of_memory": "out of memory",
+               "wrong_result_type": "wrong result type"}
 # The report's op x feature matrix: a feature column is a predicate over case features.
 MATRIX_FEATURES = {
     "float32": lambda f: f["dtype"] == "float32",
@@ -123,6 +129,10 @@ class Results:
     validity: dict = field(default_factory=lambda: defaultdict(Counter))  # op -> classification
     validity_examples: dict = field(default_factory=dict)  # (op, classification) -> message
     known_by_op: dict = field(default_factory=dict)  # op -> ids of deviations it showed
+    faults: dict = field(default_factory=dict)  # id -> fault (see `record_fault`)
+    not_run: list = field(default_factory=list)  # {"test", "op"}: tests the budget left out
+    # {"test", "op", "fault"}: tests skipped because their op was wholly quarantined
+    quarantined_tests: list = field(default_factory=list)
     # "op|pass|dtype" (pass: forward or gradient) -> Counter of "ran" and "unsupported" cases,
     # and "op|concern|dtype|pass" / "op|feature|dtype|pass" -> unsupported cases: which dtypes
     # a backend lacks is known only once every case is in (with_dtype_gaps), merged too.
@@ -156,7 +166,8 @@ class Results:
         dtype = features["dtype"]
         # Only a valid case with elements shows the backend computing in the dtype: an empty or
         # invalid input may be answered (or rejected) before any kernel for the dtype is chosen.
-        computed = not features["invalid_arguments"] and case.input.size > 0
+        computed = (not features["invalid_arguments"] and case.input.size > 0
+                    and outcome != "quarantined")
         if outcome == "unsupported" or computed:
             ran = "unsupported" if outcome == "unsupported" else "ran"
             self.dtype_cases[f"{case.op_name}|{_pass(concern)}|{dtype}"][ran] += 1
@@ -168,7 +179,7 @@ class Results:
                 if predicate(features):
                     self.unsupported_by_dtype["matrix"][
                         f"{case.op_name}|{feature}|{dtype}|{phase}"] += 1
-        if concern == "validity" and outcome != "unsupported":
+        if concern == "validity" and outcome not in ("unsupported", "quarantined"):
             classification = validity_classification(features, mismatch)
             self.validity[case.op_name][classification] += 1
             self.validity_examples.setdefault(
@@ -189,6 +200,27 @@ class Results:
         count = self.findings[key].count if key in self.findings else 1
         self.findings[key] = Finding.of(case, mismatch, features, key=key, status=status,
                                         property=property_name, count=count, shrunk=True)
+
+    def record_fault(self, property_name: str, case: Case, outcome: str, detail: str,
+                     features: dict, region: dict | None = None) -> str:
+        """One fault finding per op, kind and (for a crash) signal: the smallest case seen,
+        how many calls faulted, how many later draws were quarantined; returns its id."""
+        fault_id = f"{outcome}:{case.op_name}"
+        if outcome == "crash":
+            fault_id += ":" + detail.split()[-1]  # "killed by SIGFPE", "exited with status 0"
+        fault = {**vars(Finding.of(case, None, features, key=fault_id, status=outcome,
+                                   property=property_name, concern=outcome, message=detail)),
+                 "id": fault_id, "kind": FAULT_KINDS[outcome], "detail": detail,
+                 "quarantined": 0, "region": region or {}}
+        kept = self.faults.get(fault_id)
+        if kept is None:
+            self.faults[fault_id] = fault
+        else:
+            kept["count"] += 1
+            if Finding(**_finding_fields(fault)).size < Finding(**_finding_fields(kept)).size:
+                self.faults[fault_id] = {**fault, "count": kept["count"],
+                                         "quarantined": kept["quarantined"]}
+        return fault_id
 
     def _keep_smallest(self, finding: Finding) -> None:
         kept = self.findings.get(finding.key)
@@ -223,6 +255,9 @@ class Results:
             "validity": {op: dict(c) for op, c in self.validity.items()},
             "validity_examples": self.validity_examples,
             "known_by_op": {op: sorted(ids) for op, ids in self.known_by_op.items()},
+            "faults": list(self.faults.values()),
+            "not_run": self.not_run,
+            "quarantined_tests": self.quarantined_tests,
             "dtype_cases": {key: dict(c) for key, c in self.dtype_cases.items()},
             "unsupported_by_dtype": {section: dict(c)
                                      for section, c in self.unsupported_by_dtype.items()},
@@ -235,6 +270,10 @@ class Results:
             if not deviation.strict and self.deviation_counts[deviation.id]["agrees"]
             and not self.deviation_counts[deviation.id]["known"]
         ]
+
+
+def _finding_fields(fault: dict) -> dict:
+    return {name: value for name, value in fault.items() if name in Finding.__dataclass_fields__}
 
 
 def _pass(concern: str) -> str:
@@ -300,8 +339,9 @@ def merge(documents: list[dict]) -> dict:
     merged = {"outcomes": {}, "matrix": {}, "coverage": {}, "deviation_counts": {}, "validity": {},
               "validity_examples": {}, "unsupported": {}, "errors": [], "findings": [],
               "known_by_op": {}, "dtype_cases": {},
-              "unsupported_by_dtype": {"outcomes": {}, "matrix": {}}}
-    findings = {}
+              "unsupported_by_dtype": {"outcomes": {}, "matrix": {}},
+              "faults": [], "not_run": [], "quarantined_tests": []}
+    findings, faults = {}, {}
     for document in documents:
         sections = {section: document.get(section, {}) for section in (
             "outcomes", "matrix", "deviation_counts", "validity", "dtype_cases")}
@@ -322,6 +362,18 @@ def merge(documents: list[dict]) -> dict:
             for key, value in document.get(section, {}).items():
                 merged[section].setdefault(key, value)
         merged["errors"] += document.get("errors", [])
+        merged["not_run"] += document.get("not_run", [])
+        merged["quarantined_tests"] += document.get("quarantined_tests", [])
+        for fault in document.get("faults", []):
+            kept = faults.get(fault["id"])
+            if kept is None:
+                faults[fault["id"]] = dict(fault)
+                continue
+            smaller = (Finding(**_finding_fields(fault)).size
+                       < Finding(**_finding_fields(kept)).size)
+            faults[fault["id"]] = {**(fault if smaller else kept),
+                                   "count": kept["count"] + fault["count"],
+                                   "quarantined": kept["quarantined"] + fault["quarantined"]}
         for section in ("known_by_op", "deviation_cases"):
             target = merged.setdefault(section, {})
             for key, values in document.get(section, {}).items():
@@ -336,4 +388,5 @@ def merge(documents: list[dict]) -> dict:
                 kept["shrunk"], -Finding(**kept).size[0])
             findings[finding["key"]] = {**(finding if better else kept), "count": count}
     merged["findings"] = list(findings.values())
+    merged["faults"] = list(faults.values())
     return with_dtype_gaps(merged)
