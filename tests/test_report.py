@@ -85,30 +85,6 @@ def test_two_ci_runs_write_the_same_report_apart_from_the_wall_times(tmp_path):
         "the selection must hold a shrunk deviation, or the comparison misses the shrinker")
 
 
-def test_the_matrix_has_a_column_per_backend_a_gradient_row_and_says_what_did_not_run():
-    from reports.markdown import render_matrix
-
-    def results(matrix, outcomes, unsupported):
-        return {"matrix": matrix, "outcomes": outcomes, "unsupported": unsupported,
-                "metadata": {"backend": "b", "backend_version": "1", "hypothesis_profile": "ci",
-                             "suite_commit": "abc1234",
-                             "wall_seconds": 1.0, "report_seconds": 2}}
-
-    markdown = render_matrix({
-        "alpha": results({"max_pool1d|ceil_mode": {"conforms": 3}},
-                         {"max_pool1d|values": {"conforms": 3},
-                          "max_pool1d|gradient": {"known": 1, "conforms": 2}}, {}),
-        "beta": results({"max_pool1d|ceil_mode": {"conforms": 1, "new": 1}},
-                        {"max_pool1d|values": {"new": 1}}, {"vjp": "the backend has no vjp"}),
-        "gamma": "needs 'gamma', which is not installed",
-    })
-    lines = [line.replace(" ", "") for line in markdown.splitlines()]
-    assert "|op|feature|[alpha](alpha.md)|[beta](beta.md)|" in lines
-    assert "|max_pool1d|ceil_mode|✓|**NEW**|" in lines
-    assert "|max_pool1d|gradient(vjp)|known|—|" in lines
-    assert "- gamma: not run (needs 'gamma', which is not installed)" in markdown
-
-
 def test_a_report_is_written_with_the_permissions_of_any_new_file(tmp_path):
     import os
 

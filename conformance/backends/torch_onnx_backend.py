@@ -24,7 +24,10 @@ unsupported) and global average pooling is the idiom `x.mean(spatial dims, keepd
 
 Nothing is validated here: what the exporter raises while exporting (torch's own checks run on
 fake tensors, then the translation's) and what ONNX Runtime raises loading or running the model is
-the result. Where ONNX Runtime has no kernel for a dtype (its NOT_IMPLEMENTED status, e.g.
+the result. Where the exporter itself says it has no ONNX translation for a case (the legacy
+exporter's `UnsupportedOperatorError` or "Unsupported: ...", as for adaptive pooling to an output
+size that does not divide the input's; the dynamo exporter's "No ONNX function found for ...",
+as for `aten.adaptive_max_pool2d` in that case), the case is unsupported. Where ONNX Runtime has no kernel for a dtype (its NOT_IMPLEMENTED status, e.g.
 float64 `AveragePool`) or its Python API cannot pass the dtype (bfloat16), the case is
 unsupported (NotImplementedError), as in the `onnxruntime` backend; so is a dtype torch itself
 has no kernel for while exporting, as in `torch-export`.
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 
 import numpy as np
@@ -55,6 +59,23 @@ from conformance.backends.torch_signatures import TorchLikeBackend
 # argument torch rejects (which is raised to the suite anyway).
 for _logger in ("torch.onnx._internal.exporter._registration", "torch._subclasses.fake_tensor"):
     logging.getLogger(_logger).setLevel(logging.CRITICAL)
+
+
+# The exporters' own words for "this case has no ONNX translation": the legacy symbolic
+# functions' "Unsupported: ONNX export of operator adaptive_max_pool2d, output size that are not
+# factor of input size", and the dynamo exporter's dispatcher's "No ONNX function found for
+# <OpOverload(op='aten.adaptive_max_pool2d', ...)>" (the cause of its ConversionError).
+_NO_TRANSLATION = re.compile(r"^Unsupported: |^No ONNX function found for ")
+
+
+def _exporter_cannot_express(error: BaseException) -> str | None:
+    """The exporter's message where it says it cannot express the case in ONNX, else None."""
+    while error is not None:
+        if isinstance(error, torch.onnx.errors.UnsupportedOperatorError) or (
+                _NO_TRANSLATION.search(str(error))):
+            return str(error).split("  [Caused by", 1)[0].splitlines()[0]
+        error = error.__cause__
+    return None
 
 
 class TorchOnnxBackend(TorchLikeBackend):
@@ -85,6 +106,15 @@ class TorchOnnxBackend(TorchLikeBackend):
         return self._sessions[key]
 
     def _export(self, module: torch.nn.Module, example: torch.Tensor) -> onnx.ModelProto:
+        try:
+            return self._exported(module, example)
+        except torch.onnx.errors.OnnxExporterError as error:
+            cannot = _exporter_cannot_express(error)
+            if cannot:
+                raise NotImplementedError(cannot) from error
+            raise
+
+    def _exported(self, module: torch.nn.Module, example: torch.Tensor) -> onnx.ModelProto:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # deprecation and tracer warnings, once per export
             if self.dynamo:

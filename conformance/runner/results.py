@@ -84,6 +84,7 @@ class Finding:
     # A gradient finding's upstream gradient, as a literal, and its shape (empty otherwise).
     grad_output_literal: str = ""
     grad_output_shape: list = field(default_factory=list)
+    dialect: str = "torch"  # the parameter language of op and call (reference.dialects)
 
     @classmethod
     def of(cls, case: Case, mismatch, features: dict | None, **fields) -> "Finding":
@@ -100,6 +101,7 @@ class Finding:
             regions=[region for region in REGIONS if (features or {}).get(region)],
             grad_output_literal="" if gradient is None else case.input_literal(gradient),
             grad_output_shape=[] if gradient is None else list(gradient.shape),
+            dialect=case.dialect,
             **fields,
         )
 

@@ -83,6 +83,13 @@ REGIONS = {
     "column_major_indices": "ONNX MaxPool storage_order=1 (indices numbered column-major)",
     "channels_first": "a TF/Keras input laid out channels first (NCHW, channels_first)",
     "global_keepdims_false": "a Keras global pool without its spatial axes (keepdims=False)",
+    "same_negative_padding":
+        "SAME where the docs' pad formula is negative (stride > kernel; no padding at all)",
+    "window_over_batch_or_channels":
+        "a tf.nn ksize or strides of N + 2 entries that is not 1 on the batch or channel axis",
+    "pads_with_auto_pad": "ONNX pads given together with auto_pad other than NOTSET",
+    "data_format_of_another_rank":
+        "a tf.nn data_format naming another rank's layout (NHWC for a 1-d input)",
 }
 REGIONS.update(DEFAULT_REGIONS)
 
