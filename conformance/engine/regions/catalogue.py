@@ -6,6 +6,8 @@ counts them; conformance.engine.regions.features decides, case by case, which ho
 
 from __future__ import annotations
 
+from conformance.engine.regions.defaults import DEFAULT_REGION_FAMILIES, DEFAULT_REGIONS
+
 # Windows of this many positions and more: kernels whose products reach past the small windows
 # most draws have (vectorised kernels switch loops and accumulate in blocks there).
 LARGE_WINDOW = 25
@@ -90,6 +92,7 @@ REGIONS = {
     "data_format_of_another_rank":
         "a tf.nn data_format naming another rank's layout (NHWC for a 1-d input)",
 }
+REGIONS.update(DEFAULT_REGIONS)
 
 
 _SLIDING = ("max_pool", "min_pool", "avg_pool")
@@ -117,6 +120,7 @@ REGION_FAMILIES = {
     **{region: _AVERAGING for region in (
         "window_sum_overflows", "subnormal_kernel_mean", "window_sum_inexact_in_dtype",
         "window_sum_rounds_in_dtype")},
+    **DEFAULT_REGION_FAMILIES,
 }
 
 
