@@ -4,6 +4,8 @@ a finding's native repro from the committed reports.
     pooling-conformance report --backend torch -o reports/torch.md
     pooling-conformance backends
     pooling-conformance repro max-pool-index-of-last-nan --backend torch > repro.py
+    pooling-conformance bug-report max-pool-index-of-last-nan > issue.md
+    pooling-conformance diff OLD.json NEW.json      # exit 1 where NEW has new findings
 
 A report is always written, whatever the backend does: faults are findings, the run stops calling
 the backend when its budget (--budget) is spent, and Ctrl-C or SIGTERM writes what was measured,
@@ -32,8 +34,11 @@ from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
 from conformance.runner.results import Results, save, write_atomically
 from conformance.runner.shrinking import smallest_known_case
+from reports.bug_report import bug_report
+from reports.diff import diff, render_text
 from reports.findings import FindingNotFound, find, findings_of, load_reports, version_of
-from reports.markdown import render, render_matrix
+from reports.markdown import render
+from reports.matrix import render_matrix, write_heatmap
 from reports.running import DEFAULT_BUDGET, Interrupted, interrupt, run_properties
 from reports.repros import NoNativeRepro, repro_snippet
 
@@ -169,6 +174,10 @@ def matrix(arguments) -> int:
         return 2
     for name in chosen:
         written = output.parent / f"{name}.json"
+        if arguments.from_json:
+            runs[name] = (json.loads(written.read_text()) if written.exists()
+                          else f"no {written.name}")
+            continue
         if arguments.reuse and written.exists():
             runs[name] = json.loads(written.read_text())
             print(f"reusing {written} (suite commit {runs[name]['metadata']['suite_commit']})")
@@ -193,11 +202,10 @@ def matrix(arguments) -> int:
         elif status != 130:
             runs.setdefault(name, "its report could not be written")
         if status == 130:  # interrupted: the matrix of what ran, then stop
-            write_atomically(output, render_matrix(runs))
+            write_matrix(output, runs)
             print(f"interrupted: wrote {output} with the backends reported so far")
             return 130
-    write_atomically(output, render_matrix(runs))
-    print(f"wrote {output}")
+    write_matrix(output, runs)
     return 0
 
 
@@ -229,6 +237,18 @@ def _add_limits(parser, whose: str = "") -> None:
                         metavar="MIB", help="address space an isolated worker may add to what "
                                             f"it started with; 0: unlimited (default "
                                             f"{DEFAULT_MEMORY_LIMIT_MIB})")
+
+
+def write_matrix(output: Path, runs: dict) -> None:
+    """reports/matrix.md and, where matplotlib is installed, its heatmap beside it."""
+    try:
+        pictures = write_heatmap(runs, output.with_suffix(""))
+    except ImportError:
+        print("pooling-conformance: no heatmap (it needs matplotlib: the `pictures` extra)",
+              file=sys.stderr)
+        pictures = []
+    write_atomically(output, render_matrix(runs, pictures[0].name if pictures else None))
+    print(f"wrote {output}{''.join(f', {p}' for p in pictures)}")
 
 
 def list_backends(_arguments) -> int:
@@ -273,6 +293,32 @@ def repro(arguments) -> int:
         print(f"pooling-conformance: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def write_bug_report(arguments) -> int:
+    """Print a finding as markdown issue text for the framework's tracker."""
+    if arguments.id is None:
+        print("pooling-conformance: bug-report needs a finding ID", file=sys.stderr)
+        return 2
+    found = _finding(arguments)
+    if found is None:
+        return 2
+    print(bug_report(*found, load_reports(arguments.reports)), end="")
+    return 0
+
+
+def diff_runs(arguments) -> int:
+    """List new, fixed and changed findings between two results JSONs; exit 1 on new ones."""
+    documents = []
+    for path in (arguments.old, arguments.new):
+        try:
+            documents.append(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as error:
+            print(f"pooling-conformance: cannot read {path}: {error}", file=sys.stderr)
+            return 2
+    changes = diff(*documents)
+    print(render_text(changes))
+    return 1 if changes["new"] else 0
 
 
 def _finding_arguments(parser) -> None:
@@ -324,6 +370,9 @@ def main(argv=None) -> int:
                                help="take a backend's report as it is where reports/<name>.json "
                                     "exists (resumes an interrupted matrix, or one run in "
                                     "parts); the matrix names each report's suite commit")
+    matrix_parser.add_argument("--from-json", action="store_true",
+                               help="run nothing: render the matrix and its heatmap from the "
+                                    "reports/<name>.json already written")
     _add_limits(matrix_parser, " (each backend's)")
     matrix_parser.set_defaults(handler=matrix)
     backends_parser = commands.add_parser("backends", help="list the backends this install knows")
@@ -333,6 +382,15 @@ def main(argv=None) -> int:
     _finding_arguments(repro_parser)
     repro_parser.add_argument("--list", action="store_true", help="list the findings' ids")
     repro_parser.set_defaults(handler=repro)
+    bug_parser = commands.add_parser("bug-report",
+                                     help="print a finding as markdown issue text")
+    _finding_arguments(bug_parser)
+    bug_parser.set_defaults(handler=write_bug_report)
+    diff_parser = commands.add_parser(
+        "diff", help="new, fixed and changed findings between two results JSONs (exit 1 on new)")
+    diff_parser.add_argument("old", metavar="OLD.json")
+    diff_parser.add_argument("new", metavar="NEW.json")
+    diff_parser.set_defaults(handler=diff_runs)
     arguments = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)

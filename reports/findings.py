@@ -29,8 +29,10 @@ def load_reports(directory: Path = REPORTS) -> dict[str, dict]:
 
 def findings_of(results: dict) -> list[dict]:
     """A report's findings and faults, each with a `key`."""
-    faults = [{**fault, "key": fault["id"], "status": fault.get("status", "new"),
-               "concern": fault["kind"]} for fault in results.get("faults", [])]
+    faults = [{"message": f"{fault['kind']}: {fault.get('detail', '')}", **fault,
+               "key": fault["id"], "status": fault.get("status", "new"),
+               "concern": fault.get("concern", fault["kind"])}
+              for fault in results.get("faults", [])]
     return list(results.get("findings", [])) + faults
 
 

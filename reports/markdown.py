@@ -9,8 +9,10 @@ from tabulate import tabulate
 import reference
 from conformance.engine.ops import OPS
 from conformance.engine.regions import REGIONS
-from conformance.engine.regions.catalogue import region_applies
+from conformance.engine.regions.catalogue import DIALECT_REGIONS, region_applies
 from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
+from reports.dialect_repros import dialect_repro
+from reports.dialect_summary import dialect_summary, report_ops
 from reports.repros import NoNativeRepro, repro_snippet
 
 VERDICT_TEXT = {
@@ -55,6 +57,7 @@ def render(results: dict, claims: list[dict], previous: dict | None = None) -> s
     metadata = results["metadata"]
     sections = [
         f"# Pooling conformance report: {metadata['backend']} {metadata['backend_version']}",
+        dialect_summary(results),
         _headline(results, outcomes),
         "## Summary per op\n\n" + _summary(results, outcomes),
         "## Faults\n\n" + _faults(results),
@@ -101,7 +104,7 @@ def _headline(results, outcomes) -> str:
 
 def _summary(results, outcomes) -> str:
     rows = []
-    for op in reference.OP_NAMES:
+    for op in report_ops(results):
         counters = {concern: c for (name, concern), c in outcomes.items() if name == op}
         if op in results["unsupported"] and not any(
                 c["conforms"] + c["known"] + c["new"] for c in counters.values()):
@@ -110,7 +113,7 @@ def _summary(results, outcomes) -> str:
         verdict = worst([o for c in counters.values() for o, n in c.items() if n]
                         + [f["status"] for f in results.get("faults", []) if f["op"] == op])
         if any(e["test"].endswith(f"[{op}]") for e in results["errors"]):
-            verdict = "error"
+            verdict = worst([verdict, "error"])  # a fault stays the worse verdict
         if verdict is None and any(t["op"] == op for t in results.get("not_run", [])):
             verdict = "not_run"
         known = results.get("known_by_op", {}).get(op, [])
@@ -126,7 +129,7 @@ def _summary(results, outcomes) -> str:
 def _matrix(results, matrix) -> str:
     features = list(MATRIX_FEATURES)
     rows = []
-    for op in reference.OP_NAMES:
+    for op in report_ops(results):
         if op in results["unsupported"] and not any(matrix.get((op, f)) for f in features):
             rows.append([op] + [CELL_TEXT["unsupported"]] * len(features))
             continue
@@ -174,6 +177,9 @@ def _claims(claims, results) -> str:
 def repro(finding: dict, metadata: dict) -> str:
     """The finding's native repro (reports.repros), fenced; for a backend no repro writer knows
     (one given as module:attribute), a script that loads it through the suite."""
+    native = dialect_repro(finding, metadata["backend_spec"])
+    if native is not None:
+        return native
     try:
         return "```python\n" + repro_snippet(
             finding, metadata["backend_spec"],
@@ -283,7 +289,7 @@ def _validity(results) -> str:
     if not validity:
         return "Not run."
     rows = [[op] + [validity.get(op, {}).get(c, 0) for c in VALIDITY_CLASSES]
-            for op in reference.OP_NAMES if op in validity]
+            for op in report_ops(results) if op in validity]
     table = tabulate(rows, ["op", *VALIDITY_CLASSES], tablefmt="github")
     examples = [
         f"- **{key.replace('|', '**, ')}: {message}"
@@ -324,7 +330,10 @@ def _coverage(results) -> str:
              if key.startswith("dtype ")]
     table = tabulate(rows, ["region", "meaning", "distinct cases", "ops with none"],
                      tablefmt="github")
-    zero = [region for region in REGIONS if not coverage.get(region)]
+    # Dialect regions count only for a backend that drew cases of another dialect.
+    dialects = any(coverage.get(region) for region in DIALECT_REGIONS)
+    zero = [region for region in REGIONS if not coverage.get(region)
+            and (dialects or region not in DIALECT_REGIONS)]
     gaps = sum(map(len, never.values()))
     return (f"{coverage.get('cases', 0)} distinct cases drawn; regions with none: "
             f"{', '.join(zero) or 'none'}; (op, region) pairs with none, of those an op can "
@@ -344,56 +353,3 @@ def _diff(previous: dict, current: dict) -> str:
     rows = [[key, "new since the previous report"] for key in sorted(after - before)]
     rows += [[key, "fixed since the previous report"] for key in sorted(before - after)]
     return tabulate(rows, ["deviation", "change"], tablefmt="github") if rows else "No change."
-
-
-def render_matrix(runs: dict) -> str:
-    """Backends as columns, op x feature as rows. `runs` maps a backend name to its results
-    JSON (as `report` writes it) or to a string saying why it did not run."""
-    ran = {name: results for name, results in runs.items() if isinstance(results, dict)}
-    header = ["op", "feature"] + [f"[{name}]({name}.md)" for name in ran]
-    rows = [["**all**", "verdict"] + [_overall(results) for results in ran.values()]]
-    for op in reference.OP_NAMES:
-        for feature in MATRIX_FEATURES:
-            cells = []
-            for results in ran.values():
-                counter = _split(results["matrix"]).get((op, feature), {})
-                unsupported = op in results["unsupported"] and not counter
-                cells.append(CELL_TEXT["unsupported" if unsupported else
-                                       worst(o for o, n in counter.items() if n)])
-            if any(cell != CELL_TEXT[None] for cell in cells):
-                rows.append([op, feature] + cells)
-        gradient = [_gradient_cell(results, op) for results in ran.values()]
-        if any(cell != CELL_TEXT[None] for cell in gradient):
-            rows.append([op, "gradient (vjp)"] + gradient)
-    notes = [f"- {name}: not run ({why})" for name, why in runs.items() if not isinstance(why, dict)]
-    timing = [_backend_line(name, results["metadata"]) for name, results in ran.items()]
-    return "\n\n".join([
-        "# Pooling conformance matrix",
-        "Each cell is the worst verdict over the drawn cases of that op with that feature. "
-        "Legend: ✓ conforms, known = registered deviation, **NEW** = unregistered deviation, "
-        "— = unsupported, — dtype = the backend cannot run that dtype, · = not drawn. Each "
-        "backend's column links to its own report.",
-        tabulate(rows, header, tablefmt="github"),
-        "## Backends\n\n" + "\n".join(timing + notes),
-    ]) + "\n"
-
-
-def _backend_line(name: str, metadata: dict) -> str:
-    whole = (f", whole report {metadata['report_seconds']} s" if "report_seconds" in metadata
-             else "")  # reports written before the report command recorded its own time
-    return (f"- {name}: {metadata['backend']} {metadata['backend_version']}, suite commit "
-            f"{metadata['suite_commit']}, profile `{metadata['hypothesis_profile']}`: properties "
-            f"{metadata['wall_seconds']} s{whole}")
-
-
-def _gradient_cell(results: dict, op: str) -> str:
-    counter = results["outcomes"].get(f"{op}|gradient", {})
-    if not counter and ("vjp" in results["unsupported"] or op in results["unsupported"]):
-        return CELL_TEXT["unsupported"]
-    return CELL_TEXT[worst(o for o, n in counter.items() if n)]
-
-
-def _overall(results: dict) -> str:
-    outcomes = [o for counter in results["outcomes"].values() for o, n in counter.items() if n]
-    gaps = "unsupported_dtype" in outcomes and worst(outcomes) != "unsupported_dtype"
-    return CELL_TEXT[worst(outcomes)] + (f" + {CELL_TEXT['unsupported_dtype']}" if gaps else "")

@@ -82,6 +82,14 @@ def test_valid_with_ceil_mode_adds_no_window_but_explicit_zero_pads_do():
     assert nested(onnx("MaxPool", x, kernel_shape=[2], strides=[2], ceil_mode=1)) == [[[5, 4, 3]]]
 
 
+def test_ceil_mode_ignores_every_window_that_starts_in_the_right_padding():
+    # L=1, k=1, s=1, pads [0, 2]: windows start at 0, 1, 2 (1 and 2 are right padding).
+    # Floor mode keeps all three (-inf for the padding ones); ceil mode ignores the two that
+    # start in the right padding: ceil((1 + 2 - 1) / 1 + 1) = 3 counted, 1 left.
+    assert nested(onnx("MaxPool", [[[7]]], kernel_shape=[1], pads=[0, 2])) == [[[7, -INF, -INF]]]
+    assert nested(onnx("MaxPool", [[[7]]], kernel_shape=[1], pads=[0, 2], ceil_mode=1)) == [[[7]]]
+
+
 def test_onnx_indices_are_flat_over_the_tensor_and_storage_order_1_is_column_major():
     # N=1, C=2, each plane 2 x 3; kernel (2, 3) covers the plane. Plane 0's max 9 is at (1, 1):
     # row-major 1*3 + 1 = 4, column-major 1 + 1*2 = 3. Plane 1's max 8 is at (0, 2): row-major

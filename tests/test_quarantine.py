@@ -4,6 +4,7 @@ re-confirmed in about a second, and the worker's memory limit turns a runaway al
 "out of memory" fault."""
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,3 +84,32 @@ def test_past_the_deadline_nothing_is_called(isolated):
     guard = FaultGuard(isolated, deadline=time.monotonic() - 1)
     with pytest.raises(NotRun):
         guard.min_pool3d(np.ones((1, 1, 2, 2, 2), np.float32), kernel_size=2)
+
+
+def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
+    """A report process killed outright (SIGKILL, a test's timeout) leaves no worker behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import numpy as np, sys, time\n"
+              "from conformance.runner.isolation import IsolatedBackend\n"
+              "from tests.hostile_backend import backend\n"
+              "worker = IsolatedBackend(backend)\n"
+              "worker.min_pool3d(np.ones((1, 1, 2, 2, 2), np.float32), kernel_size=2)\n"
+              "print(worker._process.pid, flush=True)\n"
+              "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+    worker_pid = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker_pid, signal.SIGKILL)
+    raise AssertionError("the worker outlived its parent")

@@ -35,7 +35,7 @@ def compare_inferred_shape(observation: Observation) -> Mismatch | None:
     if observation.oracle_error is not None:
         return None  # invalid arguments are test_dialect_invalid_arguments's business
     if observation.backend_error is not None:
-        return Mismatch("raises", f"shape inference raised {describe_error(observation.backend_error)} "
+        return Mismatch("inferred_shape", f"shape inference raised {describe_error(observation.backend_error)} "
                                   f"on valid arguments; case: {case.describe()}")
     expected, inferred = tuple(observation.expected), observation.actual
     inferred = None if inferred is None else tuple(inferred)

@@ -65,7 +65,10 @@ def _limit_memory(extra_mib: int | None) -> None:
         pass  # no /proc or no RLIMIT_AS (not Linux): the worker runs unlimited
 
 
-def _serve(connection, backend, output_fd: int, memory_limit_mib: int | None) -> None:
+def _serve(connection, parent_end, backend, output_fd: int, memory_limit_mib: int | None) -> None:
+    # Forked, the worker holds the parent's end of the pipe too: closed, the parent's death
+    # (even by SIGKILL) ends the worker's recv, instead of leaving it waiting forever.
+    parent_end.close()
     # pytest's faulthandler, inherited through fork, would print the suite's own stack whenever
     # a backend kills the worker; the death is reported as a finding instead.
     faulthandler.disable()
@@ -81,7 +84,10 @@ def _serve(connection, backend, output_fd: int, memory_limit_mib: int | None) ->
     os.dup2(output_fd, 2)
     _limit_memory(memory_limit_mib)
     while True:
-        request = connection.recv()
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
         if request is None:
             return
         name, args, kwargs = request
@@ -185,7 +191,7 @@ class IsolatedBackend:
             if os.path.exists("/proc/self/fd") else os.dup(self._output.fileno())
         parent, child = _CONTEXT.Pipe()
         self._process = _CONTEXT.Process(
-            target=_serve, args=(child, self._backend, output_fd, self._memory_limit_mib),
+            target=_serve, args=(child, parent, self._backend, output_fd, self._memory_limit_mib),
             daemon=True)
         self._process.start()
         os.close(output_fd)

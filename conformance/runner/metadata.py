@@ -11,6 +11,8 @@ from pathlib import Path
 
 from hypothesis import settings
 
+from conformance.engine.dialects import dialects_of
+
 
 def _distribution_version(name: str) -> str:
     try:
@@ -50,6 +52,7 @@ def run_metadata(config, suite) -> dict:
         "backend": suite.backend_name,
         "backend_spec": suite.spec,
         "backend_version": getattr(suite.backend, "version", "unknown"),
+        "dialects": ", ".join(dialects_of(suite.backend)),
         "deviations_file": _portable_path(suite.registry.source),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

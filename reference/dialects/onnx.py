@@ -17,7 +17,11 @@ documented defaults) and returns a `Plan`; `reference.dialects.evaluate` runs it
   dilations[i] + 1) - input[i], taken as 0 where negative (reference.dialects.padding).
 - `ceil_mode`: with NOTSET, the output size is ceil((L + pad_shape - span) / stride + 1) and
   "Sliding windows that would start in the right padded region are ignored": the enumeration of
-  reference.windows with the two ends padded apart. With auto_pad the spec gives the sizes
+  reference.windows with the two ends padded apart, and, since a pad may be as large as the
+  kernel, every window that starts at or past the input's end is left out, not only the extra
+  one. (The sentence follows the ceil-mode formula, as torch's note does; in floor mode every
+  window inside the padded input is kept. onnx.reference and ONNX's shape inference drop at
+  most one window; see their registries.) With auto_pad the spec gives the sizes
   itself: SAME is ceil(L / stride) in both modes, and VALID is ceil((L - span + 1) / stride),
   which equals the floor-mode count, so under VALID ceil mode adds no window.
 - MaxPool pads with -inf ("The output of each pooling window is maximum number of elements
@@ -129,6 +133,8 @@ def sliding_plan(op, input_shape, kernel_shape, auto_pad, ceil_mode, dilations, 
         else:
             padding = (flat_pads[axis], flat_pads[axis + dims])
             axis_windows = sliding_windows(length, k, s, padding, d, bool(ceil_mode))
+            if ceil_mode:
+                axis_windows = [w for w in axis_windows if w.start < length]
         geometry.append(AxisGeometry(length, k, s, *padding, d))
         if not axis_windows:
             raise ValueError(f"{op}: no window fits axis {axis} (length {length}, kernel {k}, "

@@ -13,6 +13,7 @@ from __future__ import annotations
 from reports.repros.problem import case_of, concern_of, problem_of
 from reports.repros.script import script
 from reports.repros.jax_writer import WRITERS as JAX_WRITERS
+from reports.repros.numpy_writer import WRITERS as NUMPY_WRITERS
 from reports.repros.tensorflow_writer import WRITERS as TENSORFLOW_WRITERS
 from reports.repros.torch_writer import WRITERS as TORCH_WRITERS
 
@@ -24,6 +25,7 @@ try:
     WRITERS.update(ONNX_WRITERS)
 except ImportError:
     pass
+WRITERS.update(NUMPY_WRITERS)
 WRITERS.update(JAX_WRITERS)
 WRITERS.update(TENSORFLOW_WRITERS)
 

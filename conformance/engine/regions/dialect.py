@@ -17,6 +17,7 @@ from conformance.engine.regions.values import (
     input_value_features, value_features, window_value_features,
 )
 from conformance.engine.regions.windows import gather_windows
+from reference.dialects import tf
 from reference.dialects.plan import TENSOR_PLANE_COLUMN_MAJOR, channels_first_axes
 from reference.windows import INPUT, OVERHANG
 
@@ -43,6 +44,10 @@ def dialect_features(case: Case) -> dict:
         "global_keepdims_false": op.family.startswith("global") and case.dialect == "keras"
                                  and not kwargs.get("keepdims", False),
         "empty_batch": case.input.ndim > 0 and case.input.shape[0] == 0,
+        "data_format_of_another_rank": _format_of_another_rank(case),
+        "window_over_batch_or_channels": _over_batch_or_channels(case),
+        "pads_with_auto_pad": kwargs.get("pads") is not None
+                              and kwargs.get("auto_pad", "NOTSET") != "NOTSET",
     })
     try:
         plan = case_plan(case)
@@ -50,6 +55,7 @@ def dialect_features(case: Case) -> dict:
         features["invalid_arguments"] = True
         return features
     features.update(_geometry_features(plan, padding))
+    features["dropped_last_window"] = _ceil_formula_counts_more(plan, kwargs, padding)
     features.update(_window_features(plan))
     proxy = _channels_first_proxy(case, plan)
     features.update(input_value_features(proxy))
@@ -58,6 +64,29 @@ def dialect_features(case: Case) -> dict:
                                            window_value_features(proxy, gathered).items()):
             features[name] = features[name] or value
     return features
+
+
+def _format_of_another_rank(case: Case) -> bool:
+    data_format = case.kwargs.get("data_format")
+    if case.dialect != "tf" or data_format is None:
+        return False
+    layouts = {n: (tf.CHANNELS_LAST[n], tf.CHANNELS_FIRST[n]) for n in tf.CHANNELS_LAST}
+    own = layouts.get(case.input.ndim - 2, ())
+    return data_format not in own and any(data_format in pair for pair in layouts.values())
+
+
+def _over_batch_or_channels(case: Case) -> bool:
+    if case.dialect != "tf":
+        return False
+    dims = case.input.ndim - 2
+    last = case.kwargs.get("data_format") in (None, *tf.CHANNELS_LAST.values())
+    for name in ("ksize", "strides"):
+        value = case.kwargs.get(name)
+        if isinstance(value, (list, tuple)) and len(value) == dims + 2:
+            outer = (value[0], value[-1]) if last else (value[0], value[1])
+            if outer != (1, 1):
+                return True
+    return False
 
 
 def _padding_word(kwargs) -> str | None:
@@ -82,12 +111,28 @@ def _geometry_features(plan, padding) -> dict:
         "uneven_padding": len({(a.before, a.after) for a in axes}) > 1,
         "dilation": any(a.dilation > 1 for a in axes),
         "dilation_with_same": padding == "SAME" and any(a.dilation > 1 for a in axes),
+        "same_negative_padding": padding == "SAME" and any(
+            (-(-a.length // a.stride) - 1) * a.stride + a.dilation * (a.kernel - 1) + 1
+            < a.length for a in axes),
         "stride_gt_kernel": any(a.stride > a.kernel for a in axes),
         "input_shorter_than_kernel": any(a.length < a.kernel for a in axes),
         "span_exceeds_padded_input": any(
             a.dilation * (a.kernel - 1) + 1 > a.length + a.before + a.after for a in axes),
         "unit_stride_and_dilation": all(a.stride == 1 and a.dilation == 1 for a in axes),
     }
+
+
+def _ceil_formula_counts_more(plan, kwargs, padding) -> bool:
+    """ONNX ceil mode with explicit pads: the output-size formula, ceil((L + pads - span) /
+    stride + 1), counts a window that starts in the right padding, which is ignored."""
+    if padding is not None or not kwargs.get("ceil_mode") or not plan.geometry:
+        return False
+    for axis, windows in zip(plan.geometry, plan.windows):
+        span = axis.dilation * (axis.kernel - 1) + 1
+        counted = -(-(axis.length + axis.before + axis.after - span) // axis.stride) + 1
+        if counted > len(windows):
+            return True
+    return False
 
 
 def _window_features(plan) -> dict:
