@@ -31,4 +31,24 @@ FAMILIES = ("max_pool", "min_pool", "avg_pool", "adaptive_avg_pool", "adaptive_m
             "global_avg_pool")
 OP_NAMES = tuple(f"{family}{n}d" for family in FAMILIES for n in (1, 2, 3))
 
-__all__ = ["Array", "DTYPES", "FAMILIES", "OP_NAMES", *OP_NAMES]
+__all__ = [
+    "Array", "DTYPES", "FAMILIES", "OP_NAMES",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "global_avg_pool1d",
+    "global_avg_pool2d",
+    "global_avg_pool3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "min_pool1d",
+    "min_pool2d",
+    "min_pool3d",
+]

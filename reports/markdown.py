@@ -9,7 +9,7 @@ from tabulate import tabulate
 import reference
 from conformance.engine.ops import OPS
 from conformance.engine.regions import REGIONS
-from conformance.engine.regions.catalogue import region_applies
+from conformance.engine.regions.catalogue import DIALECT_REGIONS, region_applies
 from conformance.runner.results import MATRIX_FEATURES, VALIDITY_CLASSES, worst
 from reports.dialect_repros import dialect_repro
 from reports.dialect_summary import dialect_summary, report_ops
@@ -330,7 +330,10 @@ def _coverage(results) -> str:
              if key.startswith("dtype ")]
     table = tabulate(rows, ["region", "meaning", "distinct cases", "ops with none"],
                      tablefmt="github")
-    zero = [region for region in REGIONS if not coverage.get(region)]
+    # Dialect regions count only for a backend that drew cases of another dialect.
+    dialects = any(coverage.get(region) for region in DIALECT_REGIONS)
+    zero = [region for region in REGIONS if not coverage.get(region)
+            and (dialects or region not in DIALECT_REGIONS)]
     gaps = sum(map(len, never.values()))
     return (f"{coverage.get('cases', 0)} distinct cases drawn; regions with none: "
             f"{', '.join(zero) or 'none'}; (op, region) pairs with none, of those an op can "

@@ -124,19 +124,7 @@ def statically_reached_oracle(source: Path) -> list[str]:
     return sorted(found)
 
 
-# Adapters that still lean on the oracle, each until its rewrite lands (issue 15).
-STILL_LEANING = {
-    "torch_backend": "imports reference (op_arguments, parameters); its owner rewrites it",
-    "torch_compile_backend": "through torch_backend",
-    "jax_backend": "validates with reference.parameters and sizes ceil mode with its windows",
-    "tensorflow_backend": "validates with reference.parameters and sizes windows with it",
-}
-
-
-@pytest.mark.parametrize("module", [
-    pytest.param(module, marks=pytest.mark.xfail(reason=STILL_LEANING[module]))
-    if module in STILL_LEANING else module
-    for module in ADAPTER_MODULES])
+@pytest.mark.parametrize("module", ADAPTER_MODULES)
 def test_adapter_never_imports_the_oracle(module):
     reached = statically_reached_oracle(BACKENDS_DIRECTORY / f"{module}.py")
     assert not reached, f"{module} imports the oracle: {reached}"

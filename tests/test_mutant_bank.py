@@ -2,7 +2,8 @@
 
 A witness where the oracle disagrees with torch would show a torch quirk, not the mutant's bug,
 so each witness is checked against both. Witnesses avoid windows with several NaN, where torch
-(last NaN) and the oracle (first NaN) choose different indices. A witness with an upstream
+(last NaN) and the oracle (first NaN) choose different indices, except a convention bug's, which
+must differ from both there. A witness with an upstream
 gradient shows a backward bug: it compares gradients (`vjp`) instead of results.
 """
 
@@ -60,9 +61,13 @@ def test_witness_shows_the_bug(name):
     witness = mutant.witness
     changed = mutant.changed_ops if witness.grad_output is None else mutant.changed_gradients
     assert witness.op in changed
-    expected = outcome(TORCH, witness)
-    assert same_outcome(outcome(ORACLE, witness), expected), "oracle and torch disagree"
+    expected, oracle = outcome(TORCH, witness), outcome(ORACLE, witness)
     got = outcome(mutant(), witness)
+    if witness.between_conventions:
+        assert not same_outcome(oracle, expected), "no conventions differ on the witness"
+        assert not same_outcome(got, oracle), f"{name} follows the oracle's convention"
+    else:
+        assert same_outcome(oracle, expected), "oracle and torch disagree"
     assert not same_outcome(got, expected), f"{name} matches torch on its witness"
 
 

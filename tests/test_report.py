@@ -48,7 +48,7 @@ def assert_first_repro_shows_a_difference(markdown: str) -> str:
 def test_a_backward_bug_gets_a_gradient_row_and_a_repro_that_computes_the_gradient(tmp_path):
     markdown, results = write_report(
         tmp_path, "conformance.selfcheck.mutants:avg_backward_divisor_counts_ceil_overhang",
-        "test_gradient and avg_pool1d")
+        "gradient and avg_pool1d")
     new = [f for f in results["findings"] if f["status"] == "new"]
     assert new and new[0]["concern"] == "gradient" and new[0]["grad_output_literal"], new
     gradients = markdown.split("## Gradients", 1)[1].split("\n## ", 1)[0]

@@ -14,6 +14,7 @@ from hypothesis.errors import NoSuchExample
 
 from conformance.engine.cases import Case
 from conformance.engine.checks import compare, observe
+from conformance.engine.regions import case_features
 from conformance.claims.formulas import FORMULAS_BY_ID, enumerated_length, smallest_counterexample
 from conformance.engine.strategies import WIDE_FLOAT_DTYPES, cases
 
@@ -83,6 +84,10 @@ def global_average_claim(backend, examples: int = 200) -> ClaimResult:
         return Case("adaptive_avg_pool2d", case.input, {"output_size": (1, 1)})
 
     def differs(case: Case) -> bool:
+        # The claim equates two definitions; a sum past the dtype's range is a precision hazard
+        # of the backend's accumulation, judged by the values properties and registered there.
+        if case_features(case)["window_sum_overflows"]:
+            return False
         observation = observe(backend, as_adaptive(case))
         return not observation.unsupported and compare(observation, "values") is not None
 

@@ -150,3 +150,58 @@ def test_unbatched_input_equals_batch_of_one(conformance, op_name):
         assert_related(f"{op_name}(x) == {op_name}(x[None])[0]", case, unbatched, first)
 
     relation_holds()
+
+
+# Per-axis arguments, and what the singleton axis gets: a kernel of 1, no padding, output size 1
+# (or None: keep its size); its stride and dilation are free, a kernel of 1 makes them moot.
+PER_AXIS = ("kernel_size", "stride", "padding", "dilation", "output_size")
+SINGLETON_AXIS = {"kernel_size": st.just(1), "padding": st.just(0),
+                  "stride": st.sampled_from([1, 2]), "dilation": st.sampled_from([1, 2]),
+                  "output_size": st.sampled_from([1, None])}
+LOWER_RANK_FAMILIES = ["max_pool", "min_pool", "avg_pool", "adaptive_avg_pool",
+                       "adaptive_max_pool", "global_avg_pool"]
+
+
+@st.composite
+def cases_with_a_singleton_axis(draw, family: str, n: int):
+    """(case of the n-d op, its (n+1)-d kwargs, where the singleton axis goes among the spatial
+    axes): every per-axis argument with the singleton axis's entry inserted there, the rest
+    (ceil_mode, count_include_pad, divisor_override, indices, omitted defaults) unchanged."""
+    case = draw(cases(f"{family}{n}d", return_indices=True))
+    axis = draw(st.integers(0, n))
+    kwargs = {}
+    for name, value in case.kwargs.items():
+        if name in PER_AXIS and value is not None:
+            entries = list(value) if isinstance(value, (tuple, list)) else [value] * n
+            entries.insert(axis, draw(SINGLETON_AXIS[name]))
+            value = tuple(entries)
+        kwargs[name] = value
+    return case, kwargs, axis
+
+
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("family", LOWER_RANK_FAMILIES)
+def test_lower_rank_pool_is_higher_rank_pool_on_a_singleton_axis(conformance, family, n):
+    """op_nd(x) == op_(n+1)d(x with a size-1 spatial axis, kernel 1 and no padding there),
+    squeezed: values and indices (a size-1 axis leaves flat indices unchanged). A backend that
+    routes one rank through another's kernel with the wrong per-axis arguments fails it."""
+    lower, higher = f"{family}{n}d", f"{family}{n + 1}d"
+    conformance.require(lower)
+    conformance.require(higher)
+
+    @given(drawn=cases_with_a_singleton_axis(family, n))
+    def relation_holds(drawn):
+        case, kwargs, axis = drawn
+        position = case.input.ndim - n + axis
+        left = conformance.call(lower, case.input, **case.kwargs)
+        right = conformance.call(higher, np.expand_dims(case.input, position), **kwargs)
+        for part in right if isinstance(right, tuple) else (right,):
+            assert part.ndim > position and part.shape[position] == 1, (
+                f"{higher} on a singleton axis {axis} gave shape {part.shape}; case: "
+                f"{case.describe()}, {higher} kwargs {kwargs}")
+        squeezed = (tuple(part.squeeze(position) for part in right) if isinstance(right, tuple)
+                    else right.squeeze(position))
+        assert_related(f"{lower}(x) == {higher}(x with a singleton axis {axis}, {kwargs})",
+                       case, left, squeezed)
+
+    relation_holds()

@@ -31,6 +31,7 @@ from conformance.runner import profiles
 from conformance.runner.faults import NotRun, Quarantined
 from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
 from conformance.runner.metadata import run_metadata
+from conformance.runner.ordering import quickest_failure_first, self_tests
 from conformance.runner.results import merge, save
 from conformance.runner.suite import ConformanceFailure, Suite
 
@@ -135,6 +136,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for error in suite.results.errors:
         if error["test"] == "registry":
             terminalreporter.write_line(f"STALE: {error['error']}", red=True)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    left_out = self_tests(config, items)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+    quickest_failure_first(items)
 
 
 @pytest.fixture(scope="session")

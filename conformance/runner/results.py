@@ -15,9 +15,9 @@ from conformance.engine.regions import REGIONS
 # Worst first: a report cell shows the worst verdict of its cases; "unsupported" only when no
 # case of the cell ran at all. crash ... wrong_result_type are faults (`Results.faults`);
 # quarantined: not called, inside an earlier fault's region; not_run: the run's budget was spent.
-# "unsupported_dtype": the backend cannot run the op in that dtype (no case of the op in that
-# dtype ran, forward or backward, while cases in other dtypes did), which a report shows beside
-# the worst verdict, never hidden behind "known".
+# "unsupported_dtype": the backend cannot run the op in that dtype (it raised NotImplementedError
+# and computed no valid, non-empty case in it, forward or backward apart, while it did in other
+# dtypes: with_dtype_gaps), which a report shows beside the worst verdict, never behind "known".
 OUTCOMES = ("new", "crash", "hang", "out_of_memory", "wrong_result_type", "stale", "error",
             "known", "quarantined", "not_run", "conforms", "unsupported_dtype", "unsupported")
 # A fault's kind, as `results["faults"]` and the report name it, by outcome.
@@ -166,10 +166,12 @@ class Results:
                     self.coverage[region] += 1
                     self.coverage_by_op[f"{case.op_name}|{region}"] += 1
         dtype = features["dtype"]
-        # Only a valid case with elements shows the backend computing in the dtype: an empty or
-        # invalid input may be answered (or rejected) before any kernel for the dtype is chosen.
+        # Only a valid case with elements that the backend answered shows it computing in the
+        # dtype: an empty or invalid input may be answered, and arguments rejected, before any
+        # kernel for the dtype is chosen.
+        raised = mismatch is not None and mismatch.concern in ("raises", "crashes")
         computed = (not features["invalid_arguments"] and case.input.size > 0
-                    and outcome != "quarantined")
+                    and outcome != "quarantined" and not raised)
         if outcome == "unsupported" or computed:
             ran = "unsupported" if outcome == "unsupported" else "ran"
             self.dtype_cases[f"{case.op_name}|{_pass(concern)}|{dtype}"][ran] += 1

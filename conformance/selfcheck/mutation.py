@@ -1,8 +1,11 @@
 """Measuring the suite on the mutant bank: does a profile kill each mutant, by which property,
 after how many examples and how many seconds.
 
-The properties run in-process, exactly as pytest runs them (the test functions are called with a
-`Suite`), ops the mutant changes first. A mutant is killed when a property fails on it.
+Two measurements. `whole_run`: what a user waits for, `pytest -x --backend MUTANT` in a fresh
+process, from start-up to the first failure (the figure the suite is judged by). `kill`: the
+properties in-process, exactly as pytest runs them (the test functions are called with a
+`Suite`), ops the mutant changes first, which says which property can see the bug at all. A
+mutant is killed when a property fails on it.
 """
 
 from __future__ import annotations
@@ -10,8 +13,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import itertools
+import os
+import re
+import resource
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from _pytest.outcomes import Skipped
 from hypothesis import Phase, settings
@@ -21,10 +30,12 @@ from conformance.engine.deviations import Registry
 from conformance.runner.suite import ConformanceFailure, Suite
 
 PROPERTY_MODULES = (
+    "conformance.properties.test_canonical",
     "conformance.properties.test_pooling",
+    "conformance.properties.test_validity",
+    "conformance.properties.test_conventions",
     "conformance.properties.test_metamorphic",
     "conformance.properties.test_notebook",
-    "conformance.properties.test_validity",
     "conformance.properties.test_gradients",
 )
 
@@ -131,9 +142,52 @@ def kill(mutant, registry: Registry, profile: str = "ci", shrink: bool = True) -
             checked, failed_at = suite.first_failure_at or (suite.checked, time.perf_counter())
             return KillResult(mutant.name, True, name, checked, failed_at - started,
                               time.perf_counter() - started, str(failure).splitlines()[0][:300])
-        except AssertionError as error:
+        except Exception as error:  # noqa: BLE001 - an assertion, or the backend raising in a relation
+            # Correct torch passes every property, so a property failing on the mutant in any
+            # way (a relation's call raising on valid arguments too) is the mutant's doing.
             checked, failed_at = suite.first_failure_at or (suite.checked, time.perf_counter())
             return KillResult(mutant.name, True, name, checked, failed_at - started,
-                              time.perf_counter() - started, str(error).splitlines()[0][:300])
+                              time.perf_counter() - started,
+                              (str(error).splitlines() or [type(error).__name__])[0][:300])
     return KillResult(mutant.name, False, examples=suite.checked,
                       seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class WholeRunResult:
+    mutant: str
+    killed: bool
+    test: str = ""  # the first failing test's node id
+    seconds: float = 0.0  # wall time of the whole `pytest -x` run, start-up included
+    cpu_seconds: float = 0.0  # its user + system time: near the wall time on an idle machine
+
+
+def whole_run(mutant_name: str, profile: str = "ci", timeout: float = 600.0,
+              extra_arguments: tuple[str, ...] = ()) -> WholeRunResult:
+    """Time to first failure as a user sees it: `pytest -x --backend MUTANT` from start-up to
+    exit (collection, every property before the failing one, and its shrinking), in a fresh
+    process with the default test paths and order. A run still going after `timeout` seconds
+    counts as a survivor."""
+    spec = f"conformance.selfcheck.mutants:{mutant_name.replace('-', '_')}"
+    root = Path(__file__).resolve().parents[2]
+    # Every mutant is torch with one bug: torch's own registered deviations are not its bug.
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-rf", "--backend", spec,
+               "--deviations", str(root / "conformance" / "deviations" / "torch.toml"),
+               "--hypothesis-profile", profile, *extra_arguments]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    started, cpu_before = time.perf_counter(), _children_cpu_seconds()
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                             cwd=root, env=environment)
+    except subprocess.TimeoutExpired:
+        return WholeRunResult(mutant_name, False, seconds=time.perf_counter() - started,
+                              cpu_seconds=_children_cpu_seconds() - cpu_before)
+    seconds, cpu = time.perf_counter() - started, _children_cpu_seconds() - cpu_before
+    failed = re.search(r"^FAILED (\S+)", run.stdout, re.MULTILINE)
+    return WholeRunResult(mutant_name, failed is not None, failed.group(1) if failed else "",
+                          seconds, cpu)
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

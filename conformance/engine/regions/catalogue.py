@@ -6,6 +6,8 @@ counts them; conformance.engine.regions.features decides, case by case, which ho
 
 from __future__ import annotations
 
+from conformance.engine.regions.defaults import DEFAULT_REGION_FAMILIES, DEFAULT_REGIONS
+
 # Windows of this many positions and more: kernels whose products reach past the small windows
 # most draws have (vectorised kernels switch loops and accumulate in blocks there).
 LARGE_WINDOW = 25
@@ -58,6 +60,10 @@ REGIONS = {
     "uneven_padding": "the padding differs between spatial axes",
     "padding_above_half_kernel": "padding > kernel_size / 2 on some axis",
     "padding_at_least_kernel": "padding >= kernel_size on some axis",
+    "negative_padding": "padding < 0 on some axis (invalid arguments)",
+    "padding_crops_past_the_input": "negative padding leaves a negative length on some axis",
+    "zero_divisor": "divisor_override = 0 (invalid arguments)",
+    "non_integer_kernel": "kernel_size holds a float (invalid arguments)",
     "adaptive_output_zero": "adaptive output size 0 on some axis (an empty output)",
     "subnormal_decides_choice":
         "reading subnormal numbers as zero changes which element a max (min) window chooses",
@@ -70,7 +76,8 @@ REGIONS = {
         "a 16-bit float window summed in its dtype, in window order, misses the tolerance",
     "large_window": f"a window spans {LARGE_WINDOW} or more positions (kernel volume, or an "
                     f"adaptive or global window's)",
-    # Regions of the dialects' own parameters (reference.dialects; dialect.py decides them).
+    # Regions of the dialects' own parameters (reference.dialects; dialect.py decides them);
+    # they stay last (DIALECT_REGIONS).
     "same_padding": "SAME padding (ONNX auto_pad SAME_UPPER/SAME_LOWER, TF/Keras same)",
     "same_lower": "ONNX auto_pad SAME_LOWER (the odd padding element before the input)",
     "valid_padding": "VALID padding (ONNX auto_pad VALID, TF/Keras valid)",
@@ -89,6 +96,7 @@ REGIONS = {
     "data_format_of_another_rank":
         "a tf.nn data_format naming another rank's layout (NHWC for a 1-d input)",
 }
+REGIONS.update(DEFAULT_REGIONS)
 
 
 _SLIDING = ("max_pool", "min_pool", "avg_pool")
@@ -116,14 +124,14 @@ REGION_FAMILIES = {
     **{region: _AVERAGING for region in (
         "window_sum_overflows", "subnormal_kernel_mean", "window_sum_inexact_in_dtype",
         "window_sum_rounds_in_dtype")},
+    **DEFAULT_REGION_FAMILIES,
 }
 
 
-# Regions of dialect parameters: a backend holds cases in them only if it speaks that dialect,
-# so a run's coverage gaps per op leave them out.
-DIALECT_REGIONS = ("same_padding", "same_lower", "valid_padding", "same_odd_total_padding",
-                   "asymmetric_padding", "auto_pad_with_ceil_mode", "dilation_with_same",
-                   "column_major_indices", "channels_first", "global_keepdims_false")
+# Regions of dialect parameters, the catalogue's last block (from same_padding on): a backend
+# holds cases in them only if it speaks that dialect, so a run's coverage gaps per op leave them
+# out.
+DIALECT_REGIONS = tuple(REGIONS)[tuple(REGIONS).index("same_padding"):]
 
 
 def region_applies(region: str, family: str, spatial_dims: int) -> bool:

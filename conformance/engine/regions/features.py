@@ -8,6 +8,7 @@ import itertools
 
 from conformance.engine.cases import Case
 from conformance.engine.regions.catalogue import REGIONS
+from conformance.engine.regions.defaults import default_features
 from conformance.engine.regions.dialect import dialect_features
 from conformance.engine.regions.geometry import (
     adaptive_features, kernel_reach_features, overhang_features, shape_features, sliding_features,
@@ -53,6 +54,7 @@ def _case_features(case: Case) -> dict:
     }
     features.update({region: False for region in REGIONS if region not in features})
     features.update(shape_features(case))
+    features.update(default_features(case))
     features.update(kernel_reach_features(case))
     try:
         windows = case_windows(case)

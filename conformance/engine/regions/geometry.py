@@ -70,6 +70,10 @@ def kernel_reach_features(case: Case) -> dict:
     if "kernel_size" not in case.kwargs:
         return {}
     spatial_dims = case.op.spatial_dims
+    kernel_entries = case.kwargs["kernel_size"]
+    kernel_entries = kernel_entries if isinstance(kernel_entries, (tuple, list)) else (
+        kernel_entries,)
+    non_integer = {"non_integer_kernel": any(isinstance(k, float) for k in kernel_entries)}
     try:
         arguments = op_arguments(case.op_name, **case.kwargs)
         kernel = parameters.per_axis(case.op_name, "kernel_size", arguments["kernel_size"],
@@ -81,10 +85,17 @@ def kernel_reach_features(case: Case) -> dict:
         dilations = parameters.per_axis(case.op_name, "dilation", arguments.get("dilation", 1),
                                         spatial_dims)
     except (TypeError, ValueError):
-        return {}
+        return non_integer
     features = {
+        **non_integer,
         "unit_stride_and_dilation": all(s == 1 and d == 1 for s, d in zip(strides, dilations)),
         "uneven_padding": len(set(pads)) > 1,
+        "negative_padding": any(p < 0 for p in pads),
+        "dilation": any(d > 1 for d in dilations),  # for invalid arguments too
+        "padding_crops_past_the_input": len(case.input.shape) >= spatial_dims and any(
+            length + 2 * p < 0 for length, p in zip(case.input.shape[-spatial_dims:], pads)),
+        "zero_divisor": type(arguments.get("divisor_override")) is int
+        and arguments["divisor_override"] == 0,
     }
     if all(k > 0 for k in kernel) and all(p >= 0 for p in pads):
         features["padding_above_half_kernel"] = any(p > k // 2 for p, k in zip(pads, kernel))

@@ -27,10 +27,14 @@ def input_value_features(case) -> dict:
 def value_features(case, gathered) -> dict:
     floating = is_floating(case.input)
     block, valid = gathered.block, gathered.valid
-    largest = FLOAT_FORMATS[case.dtype].max_finite if floating else np.inf
+    # Integers too: a sum in the input's dtype wraps past its largest value.
+    largest = (FLOAT_FORMATS[case.dtype].max_finite if floating
+               else np.iinfo(case.input.dtype).max)
     features = {}
     with np.errstate(invalid="ignore", over="ignore"):
-        finite = np.where(valid & np.isfinite(block), np.abs(block), 0)
+        # In float64: abs of the integer minimum overflows in its own dtype.
+        wide = block.astype(np.float64)
+        finite = np.where(valid & np.isfinite(wide), np.abs(wide), 0)
         features["window_sum_overflows"] = bool(np.any(finite.sum(axis=-1) > largest))
     if not case.op.chooses:
         return features

@@ -69,25 +69,47 @@ def per_axis_argument(draw, values: tuple[int, ...]):
 
 
 @st.composite
+def default_or_explicit(draw, kwargs: dict, name: str, value, at_default: bool,
+                        allow_none: bool = False) -> None:
+    """Put `name=value` in `kwargs`; where `value` means what the documented default means,
+    draw instead whether it is omitted (the backend's own default runs), spelled out, or passed
+    as None where the API allows it (stride=None means the kernel size): each spelling has its
+    own code path in a backend."""
+    if not at_default:
+        kwargs[name] = value
+        return
+    spelling = draw(st.sampled_from(["omitted", "explicit", "none"] if allow_none
+                                    else ["omitted", "explicit"]))
+    if spelling != "omitted":
+        kwargs[name] = None if spelling == "none" else value
+
+
+@st.composite
 def sliding_kwargs(draw, op, axes) -> dict:
-    """kernel_size, stride, padding, ... for max/min/avg pooling; defaults sometimes omitted."""
+    """kernel_size, stride, padding, ... for max/min/avg pooling; each parameter at its default
+    drawn omitted, explicit or None (`default_or_explicit`)."""
     lengths, kernels, strides, paddings, dilations = zip(*axes)
     kwargs = {"kernel_size": draw(per_axis_argument(kernels))}
-    if strides != kernels or draw(st.booleans()):
-        kwargs["stride"] = draw(per_axis_argument(strides))
-    if any(paddings) or draw(st.booleans()):
-        kwargs["padding"] = draw(per_axis_argument(paddings))
-    if "dilation" in op.parameters and (any(d > 1 for d in dilations) or draw(st.booleans())):
-        kwargs["dilation"] = draw(per_axis_argument(dilations))
+    stride = draw(per_axis_argument(strides))
+    draw(default_or_explicit(kwargs, "stride", stride, strides == kernels, allow_none=True))
+    draw(default_or_explicit(kwargs, "padding", draw(per_axis_argument(paddings)),
+                             not any(paddings)))
+    if "dilation" in op.parameters:
+        draw(default_or_explicit(kwargs, "dilation", draw(per_axis_argument(dilations)),
+                                 all(d == 1 for d in dilations)))
     ceil_mode = draw(st.one_of(st.just(True), st.booleans()))  # ceil mode is where bugs live
-    if ceil_mode or draw(st.booleans()):
-        kwargs["ceil_mode"] = ceil_mode
+    draw(default_or_explicit(kwargs, "ceil_mode", ceil_mode, not ceil_mode))
     if op.family == "avg_pool":
-        kwargs["count_include_pad"] = draw(st.booleans())
-        if "divisor_override" in op.parameters and draw(st.integers(0, 3)) == 0:
-            kwargs["divisor_override"] = draw(st.sampled_from([1, 2, 3, 7, -2]))
+        count_include_pad = draw(st.booleans())
+        draw(default_or_explicit(kwargs, "count_include_pad", count_include_pad,
+                                 count_include_pad))
+        if "divisor_override" in op.parameters:
+            divisor = (draw(st.sampled_from([1, 2, 3, 7, -2])) if draw(st.integers(0, 3)) == 0
+                       else None)
+            draw(default_or_explicit(kwargs, "divisor_override", divisor, divisor is None))
     if op.has_indices:
-        kwargs["return_indices"] = draw(st.booleans())
+        return_indices = draw(st.booleans())
+        draw(default_or_explicit(kwargs, "return_indices", return_indices, not return_indices))
     return kwargs
 
 

@@ -13,8 +13,8 @@ from hypothesis.extra import numpy as npst
 from conformance.engine.cases import Case
 from conformance.engine.ops import ADAPTIVE_FAMILIES, OPS, SLIDING_FAMILIES
 from conformance.engine.strategies.parameters import (
-    LARGE_AXIS, LARGE_MAX_LENGTH, MAX_LENGTH, adaptive_output_sizes, large_windows,
-    leading_shapes, sliding_axes, sliding_kwargs,
+    LARGE_AXIS, LARGE_MAX_LENGTH, MAX_LENGTH, adaptive_output_sizes, default_or_explicit,
+    large_windows, leading_shapes, sliding_axes, sliding_kwargs,
 )
 from conformance.engine.strategies.values import dtypes, element_values, input_arrays
 from reference.dtypes import FLOAT_FORMATS
@@ -45,7 +45,9 @@ def cases(draw, op_name: str, dtype_strategy=None, return_indices=None) -> Case:
         if op.family in ADAPTIVE_FAMILIES:
             kwargs["output_size"] = draw(adaptive_output_sizes(lengths))
         if op.has_indices:
-            kwargs["return_indices"] = draw(st.booleans())
+            with_indices = draw(st.booleans())
+            draw(default_or_explicit(kwargs, "return_indices", with_indices,
+                                     not with_indices))
     if return_indices is not None and op.has_indices:
         kwargs["return_indices"] = return_indices
     array = draw(input_arrays(leading + lengths, dtype))

@@ -12,14 +12,14 @@ The suite should fail; a mutant it passes is a bug class it cannot see.
 """
 
 from conformance.selfcheck.mutants import (
-    averages, backward, batching, dtypes, indices, nan_and_infinity, output_size, validation,
-    window_geometry,
+    averages, backward, batching, defaults, dtypes, indices, lower_rank, nan_and_infinity,
+    output_size, validation, window_geometry,
 )
 from conformance.selfcheck.mutants.machinery import Mutant
 
 # The bank, one module per kind of bug; a new mutant goes into the module of what it breaks.
 GROUPS = (output_size, window_geometry, nan_and_infinity, indices, averages, dtypes, batching,
-          validation, backward)
+          validation, backward, defaults, lower_rank)
 
 MUTANTS: dict[str, Mutant] = {
     mutant.name: mutant

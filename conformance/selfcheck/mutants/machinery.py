@@ -28,6 +28,11 @@ class Call:
     x: torch.Tensor
     args: dict
     correct: Callable  # the correct backend's op: NumPy in, NumPy out
+    passed: tuple[str, ...] = field(default=(), kw_only=True)  # the arguments the caller gave
+
+    def left_to_default(self, name: str) -> bool:
+        """Whether the caller left `name` to the op's default: omitted, or passed as None."""
+        return name not in self.passed or self.args.get(name) is None
 
     def torch(self, x: torch.Tensor | None = None, **changes):
         """What the correct backend returns, on another input or with some arguments changed."""
@@ -77,10 +82,13 @@ class Witness:
     `grad_output`, in its gradient."""
 
     op: str
-    input: list  # nested lists of Python numbers
+    input: list  # nested lists of Python numbers (an array where lists cannot spell the shape)
     kwargs: dict = field(default_factory=dict)
     dtype: str = "float32"
     grad_output: list | None = None  # the upstream gradient, for a backward bug
+    # A convention bug (which of several NaNs an index names) shows only where the oracle's and
+    # torch's defensible conventions differ: there the mutant must differ from both.
+    between_conventions: bool = False
 
     def array(self, values=None) -> np.ndarray:
         values = self.input if values is None else values
@@ -161,8 +169,10 @@ class MutantBackend:
 
         def op(input: np.ndarray, *args, **kwargs):
             arguments = op_arguments(op_name, *args, **kwargs)
+            passed = tuple(list(arguments)[:len(args)]) + tuple(kwargs)
             with torch.no_grad():
-                result = implementation(Call(family, dims, to_torch(input), arguments, correct_op))
+                result = implementation(Call(family, dims, to_torch(input), arguments, correct_op,
+                                             passed=passed))
             return on_parts(result, to_numpy)
 
         op.__name__ = op_name
