@@ -154,7 +154,8 @@ def test_the_matrix_goes_on_past_a_backend_whose_run_dies(tmp_path, monkeypatch)
 
     monkeypatch.setattr(cli, "report", dies)
     arguments = argparse.Namespace(output=str(tmp_path / "matrix.md"), backends="numpy,reference",
-                                   reuse=False, profile="ci", budget=60.0, memory_limit=0)
+                                   reuse=False, from_json=None, profile="ci", budget=60.0,
+                                   memory_limit=0)
     assert cli.matrix(arguments) == 0
     assert tried == ["numpy", "reference"]
     matrix = (tmp_path / "matrix.md").read_text()

@@ -131,6 +131,7 @@ def kill(mutant, registry: Registry, profile: str = "ci", shrink: bool = True) -
     calls = sorted(property_calls(), key=lambda call: _priority(call[0], call[2], mutant))
     started = time.perf_counter()
     for name, function, kwargs in calls:
+        suite.faults_met = []
         try:
             function(suite, **kwargs)
         except Skipped:
@@ -149,6 +150,13 @@ def kill(mutant, registry: Registry, profile: str = "ci", shrink: bool = True) -
             return KillResult(mutant.name, True, name, checked, failed_at - started,
                               time.perf_counter() - started,
                               (str(error).splitlines() or [type(error).__name__])[0][:300])
+        if suite.faults_met:
+            # A fault (a crash, a hang, a wrong result type) is recorded, not raised: the plugin
+            # fails the test that met it afterwards, and so does this measurement.
+            fault = suite.results.faults[suite.faults_met[0]]
+            return KillResult(mutant.name, True, name, suite.checked,
+                              time.perf_counter() - started, time.perf_counter() - started,
+                              f"{fault['kind']}: {fault['detail']}"[:300])
     return KillResult(mutant.name, False, examples=suite.checked,
                       seconds=time.perf_counter() - started)
 
