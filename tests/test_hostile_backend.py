@@ -101,15 +101,24 @@ def test_a_spent_budget_still_gives_a_report_complete_in_structure(tmp_path):
 
 def test_sigterm_during_the_run_writes_what_was_measured_marked_incomplete(tmp_path):
     output = tmp_path / "hostile.md"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "reports.cli", "report", "--backend", HOSTILE, "-o", str(output),
-         "--select", "test_values", "--call-timeout", "30"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPOSITORY,
-    )
-    child.stdout.read(3)  # pytest's progress: tests are running (avg_pool2d will hang 30 s)
+    # Files, not pipes: a worker stuck in a backend's endless loop outlives the run (it never
+    # reads its closed pipe again) and would hold a pipe open, though the report has been written.
+    progress, errors = tmp_path / "progress.txt", tmp_path / "errors.txt"
+    with progress.open("w") as stdout, errors.open("w") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "reports.cli", "report", "--backend", HOSTILE, "-o",
+             str(output), "--select", "test_values", "--call-timeout", "30"],
+            stdout=stdout, stderr=stderr, cwd=REPOSITORY,
+        )
+    deadline = time.monotonic() + 120
+    # pytest's progress: tests are running (avg_pool2d will hang 30 s)
+    while progress.stat().st_size < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
     child.send_signal(signal.SIGTERM)
-    stdout, stderr = child.communicate(timeout=120)
-    assert child.returncode == 130, stderr[-3000:]
+    child.wait(timeout=120)
+    assert child.returncode == 130, errors.read_text()[-3000:]
+    progress.unlink()
+    errors.unlink()
     assert "Incomplete: interrupted by SIGTERM" in output.read_text()
     assert json.loads(output.with_suffix(".json").read_text())["metadata"]["incomplete"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["hostile.json", "hostile.md"]
