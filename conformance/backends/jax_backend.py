@@ -50,7 +50,7 @@ import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
 
 from conformance.backends.torch_signatures import (  # noqa: E402
-    FAMILIES, adaptive_bounds, adaptive_sizes, bind, ceil_mode_end_padding, owned, per_axis, pool_adaptively, split_op_name,
+    FAMILIES, adaptive_sizes, adaptive_window_counts, bind, ceil_mode_end_padding, owned, per_axis, pool_adaptively, split_op_name,
 )
 
 _INDEX_DTYPE = np.dtype(np.int64)
@@ -195,10 +195,7 @@ def _adaptive_pool(take_max):
                                 lambda parts, axis: jnp.concatenate(parts, axis=axis))
             if not integer_average:
                 return y
-            counts = np.ones((), np.int64)
-            for axis, size in zip(axes, sizes):
-                lengths = [end - start for start, end in adaptive_bounds(x.shape[axis], size)]
-                counts = np.multiply.outer(counts, np.array(lengths, np.int64))
+            counts = adaptive_window_counts(x.shape, axes, sizes)
             return _divide(y, counts, dtype)
 
         return pool

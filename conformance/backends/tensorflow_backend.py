@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from conformance.backends.torch_signatures import (  # noqa: E402
-    TorchLikeBackend, adaptive_bounds, adaptive_sizes, ceil_mode_end_padding, is_one, owned, per_axis,
+    TorchLikeBackend, adaptive_sizes, adaptive_window_counts, ceil_mode_end_padding, is_one, owned, per_axis,
     pool_adaptively,
 )
 
@@ -174,10 +174,7 @@ def _adaptive_pool(reduce):
             lambda parts, axis: tf.concat(parts, axis=axis))
         if not integer_average:
             return y
-        counts = np.ones((), np.int64)
-        for axis, size in zip(axes, sizes):
-            lengths = [end - start for start, end in adaptive_bounds(x.shape[axis], size)]
-            counts = np.multiply.outer(counts, np.array(lengths, np.int64))
+        counts = adaptive_window_counts(x.shape, axes, sizes)
         return tf.truncatediv(y, tf.constant(counts[..., np.newaxis], x.dtype))
 
     return pool

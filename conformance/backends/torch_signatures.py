@@ -121,6 +121,16 @@ def adaptive_bounds(length: int, size: int) -> list[tuple[int, int]]:
     return [(i * length // size, -(-(i + 1) * length // size)) for i in range(size)]
 
 
+def adaptive_window_counts(shape, axes, sizes) -> np.ndarray:
+    """How many elements each adaptive window holds, over `axes` (the divisors of an average
+    built from window sums)."""
+    counts = np.ones((), np.int64)
+    for axis, size in zip(axes, sizes):
+        lengths = [end - start for start, end in adaptive_bounds(shape[axis], size)]
+        counts = np.multiply.outer(counts, np.array(lengths, np.int64))
+    return counts
+
+
 def adaptive_sizes(output_size, spatial_shape: tuple[int, ...]) -> tuple:
     """torch's output_size per axis: an int for every axis, or a tuple whose None keeps the
     input's size, which torch documents for 2-d and 3-d only (AdaptiveAvgPool1d's output_size is
