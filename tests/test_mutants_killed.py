@@ -15,18 +15,7 @@ def torch_registry():
     return Registry.load("torch.toml", "2.13.0")
 
 
-# Mutants the `ci` profile does not kill yet: each is a measured weakness of the suite, kept in
-# the bank so that the day a strategy reaches it, the strict xfail says so.
-SURVIVORS = {
-    "padding-bound-on-dilated-span": "only the validation-boundary property reaches "
-    "kernel_size // 2 < padding <= dilated span // 2 with dilation > 1, and too rarely under ci",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=SURVIVORS[name]))
-    if name in SURVIVORS else name
-    for name in sorted(MUTANTS)])
+@pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_the_ci_profile_kills_the_mutant(name, torch_registry):
     profile = default_profile()
     try:

@@ -53,10 +53,27 @@ def _padding_non_negative(draw, case: Case) -> Case:
 
 
 def _padding_at_half_kernel(draw, case: Case) -> Case:
-    """The bound is on kernel_size, not the dilated span: k // 2 is valid, k // 2 + 1 is not."""
-    kernels = _per_axis(case, "kernel_size", None)
-    return _with_axis(draw, case, "padding",
-                      lambda _, __, axis: [kernels[axis] // 2, kernels[axis] // 2 + 1], 0)
+    """The bound is on kernel_size, not the dilated span: k // 2 is valid, k // 2 + 1 is not.
+    Where the op dilates, the axis's dilation is drawn from 3 down (with 3, k // 2 + 1 <= span // 2
+    for every k, so a bound taken on the dilated span is told apart from the one on the kernel)
+    and its input made as long as the span, so that no other rule decides the case. The
+    outside side is drawn first: Hypothesis starts from the first choice."""
+    n = case.op.spatial_dims
+    kernels, paddings = _per_axis(case, "kernel_size", None), _per_axis(case, "padding", 0)
+    axis = draw(st.integers(0, n - 1))
+    paddings[axis] = kernels[axis] // 2 + draw(st.sampled_from([1, 0]))
+    kwargs = {**case.kwargs, "padding": tuple(paddings)}
+    if "dilation" not in case.op.parameters:
+        return Case(case.op_name, case.input, kwargs)
+    dilations = _per_axis(case, "dilation", 1)
+    dilations[axis] = draw(st.sampled_from([3, 2, 1]))
+    span = dilations[axis] * (kernels[axis] - 1) + 1
+    array, position = case.input, case.input.ndim - n + axis
+    if array.shape[position] < span:
+        shape = list(array.shape)
+        shape[position] = span
+        array = draw(input_arrays(tuple(shape), case.dtype))
+    return Case(case.op_name, array, {**kwargs, "dilation": tuple(dilations)})
 
 
 def _window_fits_padded_input(draw, case: Case) -> Case:
