@@ -60,10 +60,11 @@ def bind(family: str, spatial_dims: int, input, args, kwargs) -> dict:
 
 
 def per_axis(value, spatial_dims: int) -> tuple:
-    """torch's `int or tuple` parameter as one entry per axis; a sequence is kept as given
-    (of whatever length: the framework judges it)."""
+    """torch's `int or tuple` parameter as one entry per axis. torch's pooling kernels read a
+    one-entry sequence as that entry on every axis, as they read an int, so it is translated the
+    same way; a sequence of any other length is kept as given (the framework judges it)."""
     if isinstance(value, (tuple, list)):
-        return tuple(value)
+        return tuple(value) * spatial_dims if len(value) == 1 else tuple(value)
     return (value,) * spatial_dims
 
 
