@@ -36,6 +36,7 @@ REGIONS = {
     "invalid_arguments": "the oracle rejects the arguments (invalid-argument properties)",
     "wrong_rank": "the input is neither (C, *spatial) nor (N, C, *spatial)",
     "rank_too_high": "the input has more dimensions than (N, C, *spatial)",
+    "spatial_axes_only": "the input has only the spatial axes (no channel axis)",
     "empty_channels": "the channel dimension is 0",
     "empty_spatial": "a spatial dimension is 0",
     "unbatched": "the input has no batch dimension",

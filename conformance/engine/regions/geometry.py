@@ -24,7 +24,8 @@ def shape_features(case: Case) -> dict:
     resolved = [length if size is None else size for size, length in zip(sizes, lengths)]
     features = {"adaptive_output_one": output_size is not None and resolved == [1] * spatial_dims}
     if len(shape) not in (spatial_dims + 1, spatial_dims + 2):
-        return {**features, "wrong_rank": True, "rank_too_high": len(shape) > spatial_dims + 2}
+        return {**features, "wrong_rank": True, "rank_too_high": len(shape) > spatial_dims + 2,
+                "spatial_axes_only": len(shape) == spatial_dims}
     return {
         **features,
         "empty_channels": shape[-spatial_dims - 1] == 0,
