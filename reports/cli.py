@@ -135,10 +135,15 @@ def report(arguments) -> int:
         claims = []
         results["claims_not_judged"] = "the run was interrupted"
     else:
+        # The run's own mark (interrupted past its budget, or dead after a checkpoint) stays.
+        unfinished = metadata.pop("incomplete", None)
         # What the properties measured, in case this process dies shrinking or judging claims.
-        results["claims"], metadata["incomplete"] = [], "ended while shrinking and judging claims"
+        results["claims"] = []
+        metadata["incomplete"] = unfinished or "ended while shrinking and judging claims"
         write_atomically(output, render(results, [], None))
         del metadata["incomplete"]
+        if unfinished:
+            metadata["incomplete"] = unfinished
         try:
             guard = guarded(backend, arguments, results)
             shrink_known_findings(guard, arguments, results, deadline)

@@ -130,6 +130,24 @@ def test_sigterm_during_the_run_writes_what_was_measured_marked_incomplete(tmp_p
     assert sorted(path.name for path in tmp_path.iterdir()) == ["hostile.json", "hostile.md"]
 
 
+def test_a_property_run_killed_outright_leaves_its_last_checkpoint(tmp_path):
+    results = tmp_path / "results.json"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "conformance/properties", "-q", "-p", "no:cacheprovider",
+         "--backend", "torch", "--conformance-json", str(results), "-k", "test_values"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPOSITORY,
+    )
+    deadline = time.monotonic() + 120
+    while not results.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child.kill()  # no handler runs: what is on disk is all that is left
+    child.wait()
+    assert results.exists(), "no checkpoint was written before the run was killed"
+    document = json.loads(results.read_text())
+    assert "last checkpoint" in document["metadata"]["incomplete"]
+    assert sum(sum(counts.values()) for counts in document["outcomes"].values()) > 0
+
+
 BROKEN_MODULE = "raise RuntimeError('this backend module is broken')\n"
 NOT_CALLABLE = "class Backend:\n    max_pool2d = 3\n\nbackend = Backend()\n"
 

@@ -215,8 +215,15 @@ class IsolatedBackend:
         op_name = args[0] if name == "vjp" and args else name
         if self._process is None or not self._process.is_alive():
             self._start()
-        self._connection.send((name, args, kwargs))
-        if not self._connection.poll(timeout):
+        try:
+            self._connection.send((name, args, kwargs))
+            answered = self._connection.poll(timeout)
+        except BaseException:
+            # Interrupted mid-call (Ctrl-C, SIGTERM): the worker's answer would be read as the
+            # next call's, so the worker goes.
+            self._stop()
+            raise
+        if not answered:
             self._stop()
             raise BackendFault(op_name, "hang", f"hang after {timeout:g} s", self._last_output())
         try:

@@ -6,7 +6,10 @@ Hypothesis' own --hypothesis-profile or POOLING_CONFORMANCE_PROFILE.
 
 A test that met a fault (conformance.runner.suite) fails with the faults it met; one that only
 met quarantined calls, or started after the budget was spent, is skipped and recorded. SIGTERM
-ends the run as Ctrl-C does, so the results measured so far are still written.
+ends the run as Ctrl-C does, so the results measured so far are still written; and every few
+seconds the --conformance-json file is written as it stands, marked incomplete, so that a run
+that dies without finishing (killed past its grace, a signal landing mid-teardown) still leaves
+what it measured.
 """
 
 from __future__ import annotations
@@ -217,15 +220,36 @@ def pytest_sessionfinish(session, exitstatus):
             f"this run but none deviated: it may be fixed, or its signature is too wide"
         )})
     path = session.config.getoption("--conformance-json", None)
-    if not path:
+    if path:
+        incomplete = "interrupted" if exitstatus == pytest.ExitCode.INTERRUPTED else None
+        save(_results_document(session.config, suite, incomplete), path)
+
+
+CHECKPOINT_SECONDS = 5.0
+
+
+def pytest_runtest_teardown(item):
+    """Write the results so far, at most every CHECKPOINT_SECONDS (the last write of a finished
+    run is pytest_sessionfinish's). Under pytest-xdist the controller merges at the end."""
+    config = item.config
+    suite, path = getattr(config, "pooling_suite", None), config.getoption("--conformance-json")
+    if suite is None or not path or hasattr(config, "workerinput"):
         return
+    now = time.monotonic()
+    if now - getattr(config, "pooling_checkpointed", 0.0) >= CHECKPOINT_SECONDS:
+        save(_results_document(config, suite, "the run ended before it finished: these are the "
+                                              "results written at its last checkpoint"), path)
+        config.pooling_checkpointed = now
+
+
+def _results_document(config, suite: Suite, incomplete: str | None) -> dict:
     document = suite.results_json()
     document["registry_audit"] = registry_audit(suite.registry, document["deviation_cases"])
-    document["metadata"] = run_metadata(session.config, suite)
+    document["metadata"] = run_metadata(config, suite)
     if suite.out_of_budget:
-        document["metadata"]["budget_spent"] = session.config.getoption("--budget")
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        document["metadata"]["incomplete"] = "interrupted"
-    save(document, path)
+        document["metadata"]["budget_spent"] = config.getoption("--budget")
+    if incomplete:
+        document["metadata"]["incomplete"] = incomplete
+    return document
 
 
