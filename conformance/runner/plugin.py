@@ -99,7 +99,7 @@ def pytest_runtest_setup(item):
     suite = getattr(item.config, "pooling_suite", None)
     if suite is None:
         return
-    suite.current_property, suite.faults_met, suite.withheld = item.name, [], 0
+    suite.current_property, suite.faults_met, suite.withheld, suite.excused = item.name, [], 0, 0
     if suite.out_of_budget:
         params = getattr(item, "callspec", None)
         suite.results.not_run.append({"test": item.nodeid,
@@ -174,10 +174,13 @@ def pytest_runtest_makereport(item, call):
         if failures:
             lines.append(str(report.longrepr))
         report.outcome, report.longrepr = "failed", "\n".join(lines)
-    elif error is not None and suite.withheld and _not_called(error):
-        # Only quarantined or budget-cut calls: nothing the backend did in this test to report.
+    elif error is not None and (suite.withheld or suite.excused) and _not_called(error):
+        # Only quarantined or budget-cut calls, or cases the backend cannot run or is known to
+        # deviate on: nothing the backend did in this test to report.
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"not judged: {error}")
+        reason = (f"every case drawn ({suite.excused}) was unsupported by the backend or inside a "
+                  f"registered deviation" if suite.excused and not suite.withheld else str(error))
+        report.longrepr = (str(item.path), item.location[1] or 0, f"not judged: {reason}")
     elif report.failed and not failures:
         suite.results.errors.append({"test": item.nodeid, "error": str(error)[:2000]})
 

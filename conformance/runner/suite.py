@@ -66,6 +66,7 @@ class Suite:
         self.current_property = ""  # where a fault is met: set per test, then per check
         self.faults_met = []  # ids of the faults the current test met
         self.withheld = 0  # calls the current test asked for that were not made
+        self.excused = 0  # cases the current test rejected: unsupported, or a known deviation
         self._checking = False
 
     @property
@@ -127,11 +128,11 @@ class Suite:
         where the backend is known to depart from the oracle."""
         features = case_features(Case(op_name, x, kwargs))
         if any(deviation.matches(features) for deviation in self.registry.deviations):
-            reject()
+            self.excuse()
         try:
             result = getattr(self.backend, op_name)(x, **kwargs)
         except NotImplementedError:
-            reject()
+            self.excuse()
         except Quarantined as quarantined:
             self.record_quarantined(quarantined)
             reject()
@@ -153,6 +154,13 @@ class Suite:
                                 features)
             reject()
         return result
+
+    def excuse(self) -> None:
+        """Reject a case the backend cannot run or is known to deviate on. If every case of a
+        test is rejected so, the test is skipped as not judged (plugin), not failed as
+        Unsatisfiable."""
+        self.excused += 1
+        reject()
 
     def check(self, concern: str, case: Case, property_name: str | None = None) -> None:
         """Judge one case on one concern; raise ConformanceFailure for a new or stale deviation."""
