@@ -37,7 +37,7 @@ import conformance.engine.checks  # noqa: E402
 import conformance.engine.gradients  # noqa: E402
 import conformance.runner.suite  # noqa: E402
 import reference  # noqa: E402
-from conformance.backends.loading import builtin_deviations_file, load_backend  # noqa: E402
+from conformance.runner.loading import builtin_deviations_file, load_backend  # noqa: E402
 from conformance.engine.deviations import Registry  # noqa: E402
 from conformance.selfcheck.mutation import property_calls  # noqa: E402
 from conformance.runner.suite import ConformanceFailure, Suite  # noqa: E402

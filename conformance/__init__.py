@@ -8,11 +8,12 @@ checks backends against it:
   A new op: its parameters in `engine/strategies/`, its family in `engine/ops.py`.
 - `properties/`: the pytest properties, one per concern, parametrised over every op; metamorphic
   relations; output-size formulas; the course notebook's examples. A new property goes here.
-- `runner/`: running the properties under pytest: the plugin and its options, the run's state
+- `runner/`: running the properties under pytest: finding the backend (`loading.py`: built-in
+  names, entry points, `module:attribute`), the plugin and its options, the run's state
   (`Suite`), Hypothesis profiles, worker-process isolation, results and their merging.
-- `backends/`: the plug-in interface (`loading.py`: built-in names, entry points,
-  `module:attribute`) and the adapters, one file per backend. A new backend is one file here,
-  with its registry in `deviations/`.
+- `backends/`: the adapters, one file per backend, none of which imports the oracle. A new
+  backend is one file here, with its registry in `deviations/` (a built-in one also gets its
+  name in `runner/loading.py`).
 - `deviations/`: the known-deviation registries, one TOML file per backend.
 - `claims/`: the course notebook's claims and the closed-form output-size formulas, judged.
 - `selfcheck/`: the suite measuring itself: the mutant bank and the kill measurement.

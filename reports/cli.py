@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from conformance.backends.loading import (
+from conformance.runner.loading import (
     BUILTIN_BACKENDS, BUILTIN_PROFILES, BackendError, available_backends, builtin_deviations_file,
     load_backend,
 )

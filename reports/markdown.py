@@ -198,7 +198,7 @@ def suite_repro(finding: dict, backend_spec: str) -> str:
     lines = [
         "```python",
         "import ml_dtypes, numpy as np",
-        "from conformance.backends.loading import load_backend",
+        "from conformance.runner.loading import load_backend",
         f"x = np.array({finding['input_literal']}, dtype={dtype_expression})"
         f".reshape({tuple(finding['input_shape'])})",
     ]

@@ -5,8 +5,8 @@ arithmetic), never from `reference`.
 Each adapter module is imported in a child interpreter whose meta-path finder refuses
 `reference` and records who asked; where the framework is installed, the backend is then built
 and each op family called once, so an import inside a function is caught as well. Exempt:
-`reference_backend` (the oracle as a backend) and `loading` (it lists the contract's op names
-for every backend, the oracle's among them).
+`reference_backend` (the oracle as a backend). The loader, which checks backends against the
+oracle's op names, is `conformance.runner.loading`, and an adapter that reaches it is caught.
 """
 
 import ast
@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 import conformance.backends
-from conformance.backends.loading import BUILTIN_BACKENDS
+from conformance.runner.loading import BUILTIN_BACKENDS
 
 BACKENDS_DIRECTORY = Path(conformance.backends.__file__).parent
 REPOSITORY = BACKENDS_DIRECTORY.parent.parent
-EXEMPT = {"__init__", "loading", "reference_backend"}
+EXEMPT = {"__init__", "reference_backend"}
 ADAPTER_MODULES = sorted(path.stem for path in BACKENDS_DIRECTORY.glob("*.py")
                          if path.stem not in EXEMPT)
 
@@ -109,11 +109,11 @@ def imported_modules(path: Path) -> set[str]:
 
 def statically_reached_oracle(source: Path) -> list[str]:
     """The import statements reaching `reference` from `source`, following the suite's own
-    modules (`conformance.*`, `loading` exempt): the check where the framework is absent."""
+    modules (`conformance.*`): the check where the framework is absent."""
     found, seen, pending = [], set(), [source]
     while pending:
         path = pending.pop()
-        if path in seen or not path.exists() or path == BACKENDS_DIRECTORY / "loading.py":
+        if path in seen or not path.exists():
             continue
         seen.add(path)
         for imported in imported_modules(path):

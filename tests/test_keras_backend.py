@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 
 CHILD = """
 import sys
-from conformance.backends.loading import BackendError, load_backend
+from conformance.runner.loading import BackendError, load_backend
 print(load_backend("keras-torch").keras.backend.backend())
 try:
     load_backend("keras-numpy")

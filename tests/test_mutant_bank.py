@@ -14,7 +14,7 @@ import pytest
 
 import reference
 from conformance.selfcheck import mutants
-from conformance.backends.loading import load_backend
+from conformance.runner.loading import load_backend
 from conformance.backends.reference_backend import ReferenceBackend
 from conformance.backends.torch_backend import functional
 from conformance.selfcheck.mutants import MUTANTS

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conformance.backends.loading import load_backend
+from conformance.runner.loading import load_backend
 from conformance.backends.torch_backend import LAYOUTS, TorchBackend
 
 

@@ -49,7 +49,7 @@ import sys
 
 import numpy as np
 
-from conformance.backends.loading import BackendError
+from conformance.backends.errors import BackendError
 from conformance.backends.torch_signatures import (
     TorchLikeBackend, adaptive_sizes, explicit_padding, is_one, owned, per_axis,
 )

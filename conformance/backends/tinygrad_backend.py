@@ -45,7 +45,7 @@ import ml_dtypes
 import numpy as np
 from tinygrad import Tensor, dtypes
 
-from conformance.backends.loading import BackendError
+from conformance.backends.errors import BackendError
 from conformance.backends.torch_signatures import (
     TorchLikeBackend,
     adaptive_sizes,

@@ -10,4 +10,6 @@
 - `results.py`: outcomes, findings and coverage of a run, as the report renders them.
 - `shrinking.py`: a registered deviation's minimal case, searched for the report.
 - `metadata.py`: versions, platform and profile of a run.
+- `loading.py`: the backend a SPEC names (built-in name, entry point, `module:attribute`),
+  checked to be one (it has pooling ops, and they are callable).
 """

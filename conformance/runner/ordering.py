@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from conformance.backends.loading import ENVIRONMENT_VARIABLE
+from conformance.runner.loading import ENVIRONMENT_VARIABLE
 
 # Earlier first; a property not named here runs after these, in collection order.
 PROPERTY_ORDER = (

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.errors import InvalidArgument
 
-from conformance.backends.loading import (
+from conformance.runner.loading import (
     BackendError, backend_spec, builtin_deviations_file, load_backend,
 )
 from conformance.engine.deviations import Registry, RegistryError, registry_audit

@@ -9,6 +9,8 @@ import importlib
 import importlib.metadata
 import os
 
+from conformance.backends.errors import BackendError
+
 ENVIRONMENT_VARIABLE = "POOLING_CONFORMANCE_BACKEND"
 ENTRY_POINT_GROUP = "pooling_conformance.backends"
 DEFAULT_BACKEND = "torch"
@@ -102,10 +104,6 @@ BUILTIN_PROFILES = {**{name: "compile" for name in BUILTIN_BACKENDS
                        if name.startswith(("torch-compile", "torch-onnx", "keras-jax",
                                            "keras-numpy"))},
                     "tinygrad": "compile", "torch-export": "compile"}
-
-
-class BackendError(Exception):
-    """A SPEC that names no usable backend. Its message says what to do instead."""
 
 
 def backend_spec(option_value: str | None = None) -> str:
