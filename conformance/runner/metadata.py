@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 import subprocess
@@ -33,6 +34,7 @@ def _portable_path(path: str | None) -> str | None:
         return path
 
 
+@functools.cache  # asked at every checkpoint; the code a run imported does not change
 def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
