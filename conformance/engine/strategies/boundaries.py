@@ -38,6 +38,13 @@ def _with_axis(draw, case: Case, name: str, values, default) -> Case:
     return Case(case.op_name, case.input, {**case.kwargs, name: tuple(entries)})
 
 
+def _with_axis_length(draw, case: Case, axis: int, length: int, kwargs: dict) -> Case:
+    """`case` with `kwargs` and a freshly drawn input whose spatial `axis` is `length` long."""
+    shape = list(case.input.shape)
+    shape[case.input.ndim - case.op.spatial_dims + axis] = length
+    return Case(case.op_name, draw(input_arrays(tuple(shape), case.dtype)), kwargs)
+
+
 def _positive(name: str, default: int | None = 1):
     """kernel_size, stride, dilation: 1 is valid, 0 and -1 are not."""
     def rule(draw, case: Case) -> Case:
@@ -67,13 +74,11 @@ def _padding_at_half_kernel(draw, case: Case) -> Case:
         return Case(case.op_name, case.input, kwargs)
     dilations = _per_axis(case, "dilation", 1)
     dilations[axis] = draw(st.sampled_from([3, 2, 1]))
+    kwargs["dilation"] = tuple(dilations)
     span = dilations[axis] * (kernels[axis] - 1) + 1
-    array, position = case.input, case.input.ndim - n + axis
-    if array.shape[position] < span:
-        shape = list(array.shape)
-        shape[position] = span
-        array = draw(input_arrays(tuple(shape), case.dtype))
-    return Case(case.op_name, array, {**kwargs, "dilation": tuple(dilations)})
+    if case.input.shape[case.input.ndim - n + axis] < span:
+        return _with_axis_length(draw, case, axis, span, kwargs)
+    return Case(case.op_name, case.input, kwargs)
 
 
 def _window_fits_padded_input(draw, case: Case) -> Case:
@@ -89,10 +94,8 @@ def _window_fits_padded_input(draw, case: Case) -> Case:
     if span - overshoot - 2 * paddings[axis] < 1:
         paddings[axis] = 0
     length = max(1, span - overshoot - 2 * paddings[axis])
-    shape = list(case.input.shape)
-    shape[case.input.ndim - n + axis] = length
     kwargs = {**case.kwargs, "padding": tuple(paddings), "ceil_mode": draw(st.booleans())}
-    return Case(case.op_name, draw(input_arrays(tuple(shape), case.dtype)), kwargs)
+    return _with_axis_length(draw, case, axis, length, kwargs)
 
 
 def _divisor_override_non_zero(draw, case: Case) -> Case:
