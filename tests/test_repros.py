@@ -153,10 +153,22 @@ def test_a_fault_gets_the_same_native_repro_with_how_the_call_fails_said_first()
     crash = repro_snippet({**fields, "id": "crash:max_pool3d", "kind": "crash",
                            "detail": "SIGSEGV", "count": 1, "quarantined": 2}, "torch")
     assert "# This call ends the process (crash)" in crash
-    assert "torch.nn.functional.max_pool3d(x, kernel_size=(1, 2, 3)" in crash
+    # The committed report's case, whichever op its shrinking ended on, called as it was.
+    assert f"result = torch.nn.functional.{case['call']}" in crash
     hang = repro_snippet({**fields, "id": "hang:max_pool3d", "kind": "hang",
                           "detail": "hang after 2.0 s", "count": 1, "quarantined": 0}, "torch")
     assert "signal.alarm(60)" in hang.split("result =", 1)[0]
+
+
+def test_a_nan_expected_bounds_nothing_in_the_scripts_tolerances():
+    from reports.repros.problem import _tolerances
+
+    # Worked by hand: atol is the smallest bound (0.25), rtol what the larger one (0.5 at an
+    # expected 4.0) needs beyond it, (0.5 - 0.25) / 4; the NaN's bound (NaN) enters neither.
+    nan = float("nan")
+    assert _tolerances(np.array([4.0, 1.0, nan]), np.array([0.5, 0.25, nan])) == {
+        "atol": 0.25, "rtol": 0.0625}
+    assert _tolerances(np.array([nan, nan]), np.array([nan, nan])) == {"atol": 0.0, "rtol": 0.0}
 
 
 def conforming_finding(op, kwargs, shape, dtype="float32"):

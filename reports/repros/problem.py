@@ -102,14 +102,18 @@ def problem_of(case: Case, concern: str, regions=()) -> Problem:
 def _tolerances(expected: np.ndarray, bound) -> dict:
     """atol and rtol that allow what the per-element `bound` allows where it matters: atol is
     the smallest bound (an exact zero, or a subnormal's unit), rtol the largest remainder
-    relative to the expected magnitude."""
+    relative to the expected magnitude. An element whose bound is not a number (a NaN expected,
+    which the scripts compare with equal_nan) bounds nothing."""
     if bound is None or not expected.size:
         return {"atol": 0.0, "rtol": 0.0}
     bound = np.broadcast_to(np.asarray(bound, dtype=np.float64), expected.shape)
+    bounding = ~np.isnan(bound)
+    if not bounding.any():
+        return {"atol": 0.0, "rtol": 0.0}
     magnitude = np.abs(expected.astype(np.float64))
-    atol = float(bound.min())
+    atol = float(bound[bounding].min())
     relative = (bound - atol) / np.where(magnitude > 0, magnitude, np.inf)
-    usable = np.isfinite(magnitude) & (magnitude > 0)
+    usable = bounding & np.isfinite(magnitude) & (magnitude > 0)
     return {"atol": atol, "rtol": float(relative[usable].max()) if usable.any() else 0.0}
 
 
