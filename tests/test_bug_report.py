@@ -54,11 +54,24 @@ def test_the_diff_command_fails_on_new_findings_only(tmp_path):
     assert unreadable.stderr.count("\n") == 1 and "cannot read" in unreadable.stderr
 
 
-def test_a_bug_report_has_versions_the_native_repro_the_rule_and_the_other_backends():
-    completed = cli("bug-report", "max-pool-index-of-last-nan", "--backend", "torch")
+def test_a_bug_report_has_versions_the_native_repro_the_rule_and_the_other_backends(tmp_path):
+    # The committed torch and torch-nn reports, and a third whose finding on the same op and
+    # concern is another deviation: which committed backend deviates otherwise changes with
+    # every regeneration, so that one is made here.
+    for name in ("torch", "torch-nn"):
+        (tmp_path / f"{name}.json").write_text((REPOSITORY / "reports" / f"{name}.json").read_text())
+    committed = json.loads((tmp_path / "torch.json").read_text())
+    finding = next(f for f in committed["findings"] if f["key"] == "max-pool-index-of-last-nan")
+    elsewhere = {**committed, "faults": [], "findings": [{**finding, "key": "another-rule"}],
+                 "metadata": {**committed["metadata"], "backend": "elsewhere",
+                              "backend_spec": "elsewhere", "backend_version": "1.0"}}
+    (tmp_path / "elsewhere.json").write_text(json.dumps(elsewhere))
+    completed = cli("bug-report", "max-pool-index-of-last-nan", "--backend", "torch",
+                    "--reports", str(tmp_path))
     assert completed.returncode == 0, completed.stderr
     text = completed.stdout
-    assert text.startswith("# max_pool3d: With two or more NaNs in one max window")
+    # The title names the op the committed report's shrinking ended on, then the entry's rule.
+    assert text.startswith(f"# {finding['op']}: With two or more NaNs in one max window")
     assert "- torch 2.13.0+cpu" in text
     repro = text.split("```python\n", 1)[1].split("```", 1)[0]
     assert "import torch" in repro and "import conformance" not in repro
@@ -66,7 +79,7 @@ def test_a_bug_report_has_versions_the_native_repro_the_rule_and_the_other_backe
     assert "the first NaN is chosen" in text.split("## What it contradicts", 1)[1]
     others = text.split("## Other backends", 1)[1]
     assert "- torch-nn (torch-nn 2.13.0+cpu): the same deviation" in others
-    assert "- tensorflow (tensorflow 2.21.0): deviates otherwise" in others
+    assert "- elsewhere (elsewhere 1.0): deviates otherwise: `another-rule`" in others
 
 
 def test_an_unknown_finding_id_is_one_error_line():
