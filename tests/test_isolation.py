@@ -4,6 +4,7 @@ case by case, and the run goes on to write a complete report."""
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,35 @@ def test_each_bad_backend_still_gets_a_complete_report(tmp_path, backend, named,
     if "avg_pool1d" in select:  # the run went on past the failing property
         assert "## Invalid arguments" in markdown and results["validity"]["avg_pool1d"]
     assert "## Run" in markdown  # complete, down to its last section
+
+
+# A parent whose only call is in a worker that will not come back, reporting the worker's pid.
+ABANDONED_WORKER = """
+import threading, time
+import numpy as np
+from conformance.runner.isolation import IsolatedBackend
+from tests import bad_backends
+
+isolated = IsolatedBackend(bad_backends.hangs, timeout=600)
+def report_the_worker():
+    while getattr(isolated._process, "pid", None) is None:  # pid: once the fork is done
+        time.sleep(0.01)
+    print(isolated._process.pid, flush=True)
+threading.Thread(target=report_the_worker, daemon=True).start()
+isolated.max_pool1d(np.zeros((1, 1, 4), dtype=np.float32), kernel_size=2)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_worker_dies_with_a_parent_killed_outright():
+    parent = subprocess.Popen([sys.executable, "-c", ABANDONED_WORKER], stdout=subprocess.PIPE,
+                              text=True, cwd=REPOSITORY)
+    try:
+        worker = int(parent.stdout.readline())
+    finally:
+        parent.kill()  # no handler, no atexit: only the kernel can end the worker now
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{worker}").exists(), f"worker {worker} outlived its killed parent"

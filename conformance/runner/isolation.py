@@ -17,6 +17,7 @@ before dying (an assertion message, "Fatal Python error") are part of the fault'
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import functools
 import multiprocessing
@@ -39,6 +40,7 @@ _CONTEXT = multiprocessing.get_context(
 DEFAULT_MEMORY_LIMIT_MIB = 8192
 _OUTPUT_KEPT = 1 << 16
 _FAULT_KINDS = ("crash", "hang", "out of memory")
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class BackendFault(CallDidNotReturn):
@@ -65,7 +67,23 @@ def _limit_memory(extra_mib: int | None) -> None:
         pass  # no /proc or no RLIMIT_AS (not Linux): the worker runs unlimited
 
 
-def _serve(connection, parent_end, backend, output_fd: int, memory_limit_mib: int | None) -> None:
+def _die_with_the_parent(parent_pid: int) -> None:
+    """A worker inside a backend's endless loop never reads its pipe again, so a parent killed
+    outright (SIGKILL past a report's grace) would leave it spinning for good: on Linux the
+    kernel kills it with its parent. Elsewhere the pipe's end is the only way. (Linux sends the
+    signal when the starting *thread* ends; workers are started from the main thread.)"""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the request
+        os._exit(1)
+
+
+def _serve(connection, parent_end, parent_pid: int, backend, output_fd: int,
+           memory_limit_mib: int | None) -> None:
+    _die_with_the_parent(parent_pid)
     # Forked, the worker holds the parent's end of the pipe too: closed, the parent's death
     # (even by SIGKILL) ends the worker's recv, instead of leaving it waiting forever.
     parent_end.close()
@@ -191,7 +209,8 @@ class IsolatedBackend:
             if os.path.exists("/proc/self/fd") else os.dup(self._output.fileno())
         parent, child = _CONTEXT.Pipe()
         self._process = _CONTEXT.Process(
-            target=_serve, args=(child, parent, self._backend, output_fd, self._memory_limit_mib),
+            target=_serve,
+            args=(child, parent, os.getpid(), self._backend, output_fd, self._memory_limit_mib),
             daemon=True)
         self._process.start()
         os.close(output_fd)
