@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -119,6 +120,10 @@ class _XdistMerging:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
         node.workerinput["pooling_results_directory"] = self.directory
+
+    def pytest_unconfigure(self, config):
+        if self.worker_input is None:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def worker_results_path(self) -> str | None:
         if self.worker_input is None:
