@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from conformance.runner.loading import (
-    BUILTIN_BACKENDS, BUILTIN_PROFILES, BackendError, available_backends, builtin_deviations_file,
+    BUILTIN_BACKENDS, BackendError, available_backends, builtin_deviations_file, builtin_run_settings,
     load_backend,
 )
 from conformance.claims.notebook import evaluate_claims
@@ -111,6 +111,11 @@ def report(arguments) -> int:
     except BackendError as error:
         print(f"pooling-conformance: {error}", file=sys.stderr)
         return 2
+    profile, call_timeout = builtin_run_settings(arguments.backend)
+    if arguments.profile is None:
+        arguments.profile = profile
+    if arguments.call_timeout is None:
+        arguments.call_timeout = call_timeout
     started = time.perf_counter()
     deadline = time.monotonic() + arguments.budget
     output = Path(arguments.output or f"reports/{arguments.backend}.md")
@@ -192,10 +197,10 @@ def matrix(arguments) -> int:
         except BackendError as error:
             runs[name] = str(error).split(";")[0]
             continue
+        profile, call_timeout = builtin_run_settings(name, arguments.profile)
         backend_arguments = argparse.Namespace(
             backend=name, output=str(output.parent / f"{name}.md"), deviations=None,
-            profile=BUILTIN_PROFILES.get(name, arguments.profile), previous=None, select=None,
-            isolate=True, call_timeout=120.0 if name in BUILTIN_PROFILES else 10.0,
+            profile=profile, previous=None, select=None, isolate=True, call_timeout=call_timeout,
             budget=arguments.budget, memory_limit=arguments.memory_limit,
         )
         try:
@@ -351,8 +356,9 @@ def main(argv=None) -> int:
     report_parser.add_argument("-o", "--output", metavar="FILE.md",
                                help="default reports/<backend>.md; the JSON goes beside it")
     report_parser.add_argument("--deviations", metavar="FILE", help="known-deviation registry")
-    report_parser.add_argument("--profile", default="ci",
-                               choices=["ci", "dev", "thorough", "compile"])
+    report_parser.add_argument("--profile", choices=["ci", "dev", "thorough", "compile"],
+                               help="default `compile` for the built-in backends that compile "
+                                    "per case, `ci` for any other")
     report_parser.add_argument("--previous", metavar="OLD.json",
                                help="an earlier report's JSON: list what is new and what is fixed")
     report_parser.add_argument("--select", metavar="EXPRESSION",
@@ -360,8 +366,10 @@ def main(argv=None) -> int:
     report_parser.add_argument("--no-isolate", dest="isolate", action="store_false",
                                help="call the backend in the suite's own process (faster; a "
                                     "crashing backend then ends the run)")
-    report_parser.add_argument("--call-timeout", type=_seconds, default=10.0, metavar="SECONDS",
-                               help="the longest one isolated backend call may take")
+    report_parser.add_argument("--call-timeout", type=_seconds, metavar="SECONDS",
+                               help="the longest one isolated backend call may take (default "
+                                    "120 for the built-in backends that compile per case, 10 "
+                                    "for any other)")
     _add_limits(report_parser)
     report_parser.set_defaults(handler=report)
     matrix_parser = commands.add_parser("matrix", help="report every installed built-in backend "

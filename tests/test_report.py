@@ -97,3 +97,24 @@ def test_a_report_is_written_with_the_permissions_of_any_new_file(tmp_path):
         os.umask(umask)
     assert (tmp_path / "r.md").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["r.md"]  # no temporary file left behind
+
+
+def test_a_compiling_backend_is_reported_with_its_own_profile_and_call_timeout(monkeypatch):
+    """`report --backend torch-compile` as typed: the `compile` profile and a call timeout that
+    leaves room for a compile, as `matrix` gives it; any other backend `ci` and 10 s; an
+    explicit option wins."""
+    import reports.cli
+
+    runs = []
+
+    def record_the_run(backend, deviations, profile, partial, select, isolate, call_timeout,
+                       *limits):
+        runs.append((backend, profile, call_timeout))
+        return 1  # writes no results: report stops there
+
+    monkeypatch.setattr(reports.cli, "run_properties", record_the_run)
+    for argv in (["--backend", "torch-compile"], ["--backend", "torch"],
+                 ["--backend", "torch-compile", "--profile", "dev", "--call-timeout", "30"]):
+        assert reports.cli.main(["report", *argv, "-o", "/nonexistent/r.md"]) == 1
+    assert runs == [("torch-compile", "compile", 120.0), ("torch", "ci", 10.0),
+                    ("torch-compile", "dev", 30.0)]

@@ -105,6 +105,21 @@ BUILTIN_PROFILES = {**{name: "compile" for name in BUILTIN_BACKENDS
                                            "keras-numpy"))},
                     "tinygrad": "compile", "torch-export": "compile"}
 
+# An isolated call that outruns this counts as a hang. A compiling backend's first call of a
+# shape includes the compile (seconds of Inductor and gcc, tens of seconds for a 3-d backward),
+# which must not read as one.
+CALL_TIMEOUT = 10.0
+COMPILING_CALL_TIMEOUT = 120.0
+
+
+def builtin_run_settings(name: str, profile: str = "ci") -> tuple[str, float]:
+    """The Hypothesis profile and call timeout a backend's report runs with unless told
+    otherwise: `profile` and CALL_TIMEOUT, or, for the built-in backends that compile per case,
+    their own profile and COMPILING_CALL_TIMEOUT."""
+    if name in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[name], COMPILING_CALL_TIMEOUT
+    return profile, CALL_TIMEOUT
+
 
 def backend_spec(option_value: str | None = None) -> str:
     return option_value or os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_BACKEND
