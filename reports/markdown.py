@@ -177,15 +177,18 @@ def _claims(claims, results) -> str:
 def repro(finding: dict, metadata: dict) -> str:
     """The finding's native repro (reports.repros), fenced; for a backend no repro writer knows
     (one given as module:attribute), a script that loads it through the suite."""
-    native = dialect_repro(finding, metadata["backend_spec"])
-    if native is not None:
-        return native
     try:
+        native = dialect_repro(finding, metadata["backend_spec"])
+        if native is not None:
+            return native
         return "```python\n" + repro_snippet(
             finding, metadata["backend_spec"],
             f"{metadata['backend']} {metadata['backend_version']}") + "```"
     except NoNativeRepro:
         return suite_repro(finding, metadata["backend_spec"])
+    except Exception as error:  # one repro the writers get wrong must not cost the report
+        return (f"No repro: writing it failed ({type(error).__name__}: {error}), a fault of the "
+                f"suite's repro writer, not of the backend.")
 
 
 def suite_repro(finding: dict, backend_spec: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reports import markdown
 from reports.findings import findings_of
 from reports.repros import WRITERS, repro_snippet
 from reports.repros.literals import nested
@@ -200,3 +201,25 @@ def test_the_numpy_idioms_agree_with_the_definition_where_numpy_conforms(tmp_pat
     outcomes = run_isolated(scripts, tmp_path)
     assert [outcome for outcome, _ in outcomes] == ["passed"] * len(scripts), (
         [detail for _, detail in outcomes], scripts)
+
+
+def test_an_accepted_invalid_call_gets_a_repro_with_the_padding_the_adapter_used():
+    """torch rejects padding above half the kernel, so the definition has no windows to read
+    the repro's padding from; the repro pads as the adapter did (the tensorflow report was lost
+    to this once)."""
+    finding = {"op": "max_pool1d", "call": "max_pool1d(x, kernel_size=2, padding=2)",
+               "input_literal": "[[[1.0, 2.0, 3.0]]]", "dtype": "float32",
+               "input_shape": [1, 1, 3], "concern": "validity", "key": "accepts-large-padding",
+               "regions": ["invalid_arguments"]}
+    script = repro_snippet(finding, "tensorflow")
+    assert "tf.pad(y, [[0, 0], [2, 2], [0, 0]]" in script
+    assert "the definition requires an error here" in script
+
+
+def test_a_repro_writer_that_fails_costs_one_line_not_the_report(monkeypatch):
+    def broken_writer(finding, spec):
+        raise KeyError("window")
+
+    monkeypatch.setattr(markdown, "dialect_repro", broken_writer)
+    line = markdown.repro({"call": "max_pool1d(x, kernel_size=2)"}, {"backend_spec": "torch"})
+    assert line.startswith("No repro: writing it failed (KeyError: 'window')")

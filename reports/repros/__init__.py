@@ -51,3 +51,5 @@ def repro_snippet(finding: dict, spec: str, version: str = "") -> str:
         return script(writer, problem, title, version or spec)
     except NotImplementedError as error:  # a case the writer cannot state natively
         raise NoNativeRepro(f"{spec}: {error}") from error
+    except ValueError as error:  # an accepted invalid call: the definition has no windows for it
+        raise NoNativeRepro(f"{spec}: the definition rejects the case ({error})") from error

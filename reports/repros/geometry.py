@@ -2,8 +2,9 @@
 
 TensorFlow and JAX pool only over explicitly padded inputs (no ceil mode, no torch-style
 padding) and have no adaptive pooling; their adapters build those from the framework's own
-primitives with the windows of the definition. The repro does the same with these numbers as
-literals, so that what it runs is the framework's pooling or reduction on known windows.
+primitives. The repro does the same with these numbers as literals, so that what it runs is the
+framework's pooling or reduction on known windows: the explicit padding is the adapters' own
+arithmetic; the adaptive bounds and argmax tables are the definition's windows.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 
+from conformance.backends.torch_signatures import explicit_padding as adapter_padding
 from reference.pooling import op_windows
 from reference.windows import INPUT
 
@@ -20,14 +22,16 @@ def _windows(case):
 
 
 def explicit_padding(case) -> list[tuple[int, int]]:
-    """(before, after) per spatial axis such that VALID windows of the padded input are the
-    case's windows: the padding, and after it ceil mode's overhang where a window runs past."""
-    pads = []
-    for length, axis in zip(case.input.shape[-case.op.spatial_dims:], _windows(case)):
-        before = -axis[0].start if axis else 0
-        after = max(before, axis[-1].positions[-1] + 1 - length) if axis else before
-        pads.append((before, after))
-    return pads
+    """(before, after) per spatial axis as the adapters pad before a VALID pool
+    (torch_signatures.explicit_padding: torch's padding, then ceil mode's overhang by torch's
+    documented rule), so that the repro hands the framework what the adapter did, also for a
+    case the definition rejects (an accepted invalid call has no windows to read pads from)."""
+    arguments = case.kwargs
+    stride = arguments.get("stride")
+    return list(adapter_padding(
+        case.input.shape[-case.op.spatial_dims:], arguments["kernel_size"],
+        None if stride in ((), []) else stride, arguments.get("padding", 0),
+        arguments.get("dilation", 1), arguments.get("ceil_mode", False)))
 
 
 def adaptive_bounds(case) -> list[list[tuple[int, int]]]:
