@@ -42,7 +42,8 @@ REGIONS = {
     "unbatched": "the input has no batch dimension",
     "empty_batch": "the batch dimension is 0",
     "nan_not_first_in_window": "a window holds a NaN but does not start with one (window order)",
-    "window_all_lowest": "a window's input elements are all -inf (all +inf for min pooling)",
+    "window_all_lowest": "a window's input elements are all the dtype's lowest value, -inf or "
+                         "an integer dtype's minimum (the highest for min pooling)",
     "subnormal_result": "an output element is subnormal (a window's max, min or mean)",
     "subnormal_kernel_mean": "a window's sum divided by the kernel volume is subnormal",
     "span_exceeds_padded_input": "the dilated kernel is longer than the padded input on some axis",

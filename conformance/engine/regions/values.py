@@ -50,8 +50,10 @@ def value_features(case, gathered) -> dict:
 def window_value_features(case: Case, gathered) -> dict:
     """Window facts that depend on the order of a window's elements, on the ends of the value
     range (infinities, subnormal numbers), and on the value each window's result takes."""
-    if gathered is None or not is_floating(case.input):
+    if gathered is None:
         return {}
+    if not is_floating(case.input):
+        return integer_window_value_features(case, gathered)
     block, valid = gathered.block, gathered.valid
     smallest_normal = math.ldexp(1, FLOAT_FORMATS[case.dtype].min_exponent)
     chooses, minimum = case.op.chooses, case.op.family == "min_pool"
@@ -89,3 +91,14 @@ def window_value_features(case: Case, gathered) -> dict:
     if case.dtype in ("float16", "bfloat16"):
         features.update(narrow_sum_features(case, gathered, finite_rows))
     return features
+
+
+def integer_window_value_features(case: Case, gathered) -> dict:
+    """An integer max (min) window whose elements are all the dtype's minimum (maximum): a
+    kernel that starts from that value, or pads with it, ties with every element."""
+    if not case.op.chooses:
+        return {}
+    limits = np.iinfo(case.input.dtype)
+    lowest = limits.max if case.op.family == "min_pool" else limits.min
+    block, valid = gathered.block, gathered.valid
+    return {"window_all_lowest": bool(np.any(((block == lowest) | ~valid).all(axis=-1)))}
