@@ -60,8 +60,8 @@ BUILTIN_BACKENDS = {
 BUILTIN_DEVIATIONS = {
     "torch": "torch.toml",
     "torch-nn": "torch-nn.toml",
-    "torch-channels-last": "torch.toml",
-    "torch-permuted": "torch.toml",
+    "torch-channels-last": "torch-channels-innermost.toml",
+    "torch-permuted": "torch-channels-innermost.toml",
     "torch-transposed": "torch.toml",
     "torch-noncontiguous": "torch.toml",
     "torch-compile": "torch-compile.toml",
