@@ -11,7 +11,7 @@ from conformance.engine.regions.catalogue import REGIONS
 from conformance.engine.regions.defaults import default_features
 from conformance.engine.regions.dialect import dialect_features
 from conformance.engine.regions.geometry import (
-    adaptive_features, kernel_reach_features, overhang_features, shape_features, sliding_features,
+    kernel_reach_features, overhang_features, shape_features, sliding_features,
     window_volume_features,
 )
 from conformance.engine.regions.precision import subnormal_gradient
@@ -65,8 +65,6 @@ def _case_features(case: Case) -> dict:
     features.update(window_volume_features(windows))
     if "kernel_size" in case.kwargs:
         features.update(sliding_features(case, windows))
-    if "output_size" in case.kwargs:
-        features.update(adaptive_features(case, windows))
     features.update(input_value_features(case))
     for gathered in gather_windows(case, windows):
         for name, value in itertools.chain(value_features(case, gathered).items(),

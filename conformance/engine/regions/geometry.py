@@ -23,6 +23,8 @@ def shape_features(case: Case) -> dict:
     lengths = shape[-spatial_dims:] if len(shape) >= spatial_dims else ()
     resolved = [length if size is None else size for size, length in zip(sizes, lengths)]
     features = {"adaptive_output_one": output_size is not None and resolved == [1] * spatial_dims}
+    if output_size is not None:
+        features.update(adaptive_size_features(lengths, resolved))
     if len(shape) not in (spatial_dims + 1, spatial_dims + 2):
         return {**features, "wrong_rank": True, "rank_too_high": len(shape) > spatial_dims + 2,
                 "spatial_axes_only": len(shape) == spatial_dims}
@@ -128,11 +130,14 @@ def overhang_features(case: Case, windows) -> dict:
     return features
 
 
-def adaptive_features(case: Case, windows) -> dict:
-    lengths = case.input.shape[-case.op.spatial_dims:]
-    outputs = [len(axis) for axis in windows]
+def adaptive_size_features(lengths, outputs) -> dict:
+    """From the output size as given (None resolved to the input's length), not from windows:
+    an invalid call (0 channels, say) takes a different lowering by these too (torch.compile's
+    adaptive max pool delegates an evenly divided one to max_pool2d_with_indices)."""
+    if len(outputs) != len(lengths) or not all(type(size) is int for size in outputs):
+        return {}
     return {
-        "adaptive_nondividing": any(size and n % size for n, size in zip(lengths, outputs)),
+        "adaptive_nondividing": any(size > 0 and n % size for n, size in zip(lengths, outputs)),
         "adaptive_output_larger": any(size > n for n, size in zip(lengths, outputs)),
     }
 
