@@ -76,8 +76,12 @@ def guarded(backend, arguments, results: dict) -> FaultGuard:
     and the claims meet no fault the run already found; isolated if the run saw it kill, hang
     or exhaust a worker. (A backend that never did is called in this process, as fast as
     before isolation: the worker's round trips would double the CPU time of the thousands of
-    calls shrinking makes; and should it die here after all, the interim report is written.)"""
-    if arguments.isolate and any(fault["region"] for fault in results.get("faults", [])):
+    calls shrinking makes; and should it die here after all, the interim report is written.)
+    A crash the registry expects is no fault, but the process it happens in dies all the same
+    (XLA aborts on jax's registered negative paddings), so it isolates too."""
+    crashed = (any(fault["region"] for fault in results.get("faults", []))
+               or any(finding["concern"] == "crashes" for finding in results.get("findings", [])))
+    if arguments.isolate and crashed:
         backend = IsolatedBackend(backend, arguments.call_timeout, arguments.memory_limit or None)
     guard = FaultGuard(backend)
     for fault in results.get("faults", []):

@@ -1,6 +1,7 @@
 """A backend that crashes, hangs, returns the wrong kind of thing or raises oddly is reported,
 case by case, and the run goes on to write a complete report."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -117,3 +118,30 @@ def test_a_worker_dies_with_a_parent_killed_outright():
     while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{worker}").exists(), f"worker {worker} outlived its killed parent"
+
+
+@pytest.mark.parametrize("results", [
+    {"faults": [], "findings": [{"concern": "crashes"}]},  # a crash the registry expects
+    {"faults": [{"region": {"op": "max_pool1d", "dtype": "float64"}, "op": "max_pool1d",
+                 "id": "crash:max_pool1d",
+                 "kind": "crash"}], "findings": []},
+], ids=["registered-crash", "fault"])
+def test_after_a_run_that_crashed_shrinking_and_claims_call_an_isolated_backend(results):
+    """A registered crash kills the process it happens in as surely as a fault does: the
+    calls after the property run (shrinking, the claims) must survive it."""
+    from reports.cli import guarded
+    options = argparse.Namespace(isolate=True, call_timeout=5.0, memory_limit=0)
+    guard = guarded(bad_backends.aborts, options, results)
+    try:
+        with pytest.raises(Exception, match="SIGABRT"):
+            guard.max_pool1d(CASE.input, kernel_size=3)  # outside the quarantined region
+    finally:
+        guard.close()
+
+
+def test_after_a_run_that_never_crashed_the_backend_runs_in_process():
+    from reports.cli import guarded
+    options = argparse.Namespace(isolate=True, call_timeout=5.0, memory_limit=0)
+    guard = guarded(bad_backends.returns_list, options,
+                    {"faults": [], "findings": [{"concern": "values"}]})
+    assert isinstance(guard.max_pool1d(CASE.input, kernel_size=2), list)  # no worker's check
