@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import signal
 import sys
 import time
@@ -29,7 +31,9 @@ from conformance.runner.loading import (
 from conformance.claims.notebook import evaluate_claims
 from conformance.engine.deviations import Registry
 from conformance.runner.faults import FaultGuard, NotRun, Quarantined
-from conformance.runner.isolation import DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend
+from conformance.runner.isolation import (
+    DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend, prepare_forked_worker,
+)
 from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
 from conformance.runner.results import Results, save, write_atomically
@@ -71,23 +75,77 @@ def shrink_known_findings(backend, arguments, results: dict, deadline: float) ->
                                       "count": finding["count"]}
 
 
-def guarded(backend, arguments, results: dict) -> FaultGuard:
+def guarded(backend, arguments, results: dict, isolate: bool = False) -> FaultGuard:
     """The backend as the property run left it: its faults' regions quarantined, so shrinking
-    and the claims meet no fault the run already found; isolated if the run saw it kill, hang
-    or exhaust a worker. (A backend that never did is called in this process, as fast as
-    before isolation: the worker's round trips would double the CPU time of the thousands of
-    calls shrinking makes; and should it die here after all, the interim report is written.)
-    A crash the registry expects is no fault, but the process it happens in dies all the same
-    (XLA aborts on jax's registered negative paddings), so it isolates too."""
+    and the claims meet no fault the run already found; isolated if asked, or if the run saw it
+    kill, hang or exhaust a worker (a crash the registry expects too: it is no fault, but the
+    process it happens in dies all the same)."""
     crashed = (any(fault["region"] for fault in results.get("faults", []))
                or any(finding["concern"] == "crashes" for finding in results.get("findings", [])))
-    if arguments.isolate and crashed:
+    if arguments.isolate and (isolate or crashed):
         backend = IsolatedBackend(backend, arguments.call_timeout, arguments.memory_limit or None)
     guard = FaultGuard(backend)
     for fault in results.get("faults", []):
         if fault["region"]:
             guard.quarantine(fault["op"], fault["id"], fault["region"], fault["kind"])
     return guard
+
+
+def shrink_and_judge(backend, arguments, results: dict, deadline: float,
+                     isolate: bool = False) -> tuple[list, str]:
+    """Shrink the known findings (in `results`) and judge the claims; the claims and why none
+    were judged where none were."""
+    guard = guarded(backend, arguments, results, isolate)
+    try:
+        shrink_known_findings(guard, arguments, results, deadline)
+        return judge_claims(guard, arguments, deadline)
+    finally:
+        guard.close()
+
+
+def _shrink_and_judge_in_child(connection, parent_pid, backend, arguments, results,
+                               deadline) -> None:
+    prepare_forked_worker(parent_pid)
+    claims, not_judged = shrink_and_judge(backend, arguments, results, deadline)
+    connection.send((results["findings"], claims, not_judged))
+    connection.close()
+    os._exit(0)  # nothing of the parent's (pytest's, the frameworks') to clean up here
+
+
+def after_the_properties(backend, arguments, results: dict, deadline: float) -> tuple[list, str]:
+    """Shrinking and the claims call the backend thousands of times: in a forked child of this
+    process, as fast as here (an isolated worker's round trips would double their CPU time). A
+    backend that kills the child (TF's SIGFPE on some empty outputs, XLA's aborts) costs a second
+    pass with every call isolated, not the report."""
+    if not arguments.isolate or "fork" not in multiprocessing.get_all_start_methods():
+        return shrink_and_judge(backend, arguments, results, deadline)
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_shrink_and_judge_in_child,
+                            args=(sending, os.getpid(), backend, arguments, results, deadline),
+                            daemon=True)
+    child.start()
+    sending.close()
+    try:
+        outcome = receiving.recv()
+    except EOFError:  # it died before sending
+        outcome = None
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():  # interrupted while waiting: it must not outlive the report
+            child.kill()
+    if outcome is not None:
+        results["findings"], claims, not_judged = outcome
+        return claims, not_judged
+    print(f"pooling-conformance: shrinking and the claims died ({_exit_reason(child.exitcode)}); "
+          f"again, each call in an isolated worker", file=sys.stderr)
+    return shrink_and_judge(backend, arguments, results, deadline, isolate=True)
+
+
+def _exit_reason(exit_code: int | None) -> str:
+    if exit_code is not None and exit_code < 0:
+        return f"killed by {signal.Signals(-exit_code).name}"
+    return f"exit status {exit_code}"
 
 
 def judge_claims(backend, arguments, deadline: float) -> tuple[list, str]:
@@ -154,10 +212,8 @@ def report(arguments) -> int:
         if unfinished:
             metadata["incomplete"] = unfinished
         try:
-            guard = guarded(backend, arguments, results)
-            shrink_known_findings(guard, arguments, results, deadline)
-            claims, results["claims_not_judged"] = judge_claims(guard, arguments, deadline)
-            guard.close()
+            claims, results["claims_not_judged"] = after_the_properties(
+                backend, arguments, results, deadline)
         except Interrupted as signalled:
             metadata["incomplete"] = f"interrupted by {signalled} (after the properties)"
             claims, results["claims_not_judged"] = [], "the run was interrupted"

@@ -3,6 +3,7 @@ case by case, and the run goes on to write a complete report."""
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -145,3 +146,24 @@ def test_after_a_run_that_never_crashed_the_backend_runs_in_process():
     guard = guarded(bad_backends.returns_list, options,
                     {"faults": [], "findings": [{"concern": "values"}]})
     assert isinstance(guard.max_pool1d(CASE.input, kernel_size=2), list)  # no worker's check
+
+
+class _AbortsInMaxPool2d(bad_backends.Misbehaving):
+    """torch, except that max_pool2d, which the notebook's claims call, aborts the process."""
+
+    def max_pool2d(self, *args, **kwargs):
+        os.abort()
+
+
+def test_a_backend_that_kills_the_claims_still_gets_them_judged(capfd):
+    """Shrinking and the claims run in a forked child: one that dies costs a second pass with
+    every call isolated, not the report (TF's SIGFPE met there once ended a report run)."""
+    from reports.cli import after_the_properties
+    options = argparse.Namespace(isolate=True, call_timeout=5.0, memory_limit=0, select=None,
+                                 profile="ci", backend="aborts-in-max-pool2d", deviations=None)
+    backend = _AbortsInMaxPool2d("aborts-in-max-pool2d", lambda run: run())
+    claims, not_judged = after_the_properties(backend, options, {"faults": [], "findings": []},
+                                              time.monotonic() + 600)
+    assert not_judged == "" and claims
+    assert any("SIGABRT" in claim["evidence"] for claim in claims), claims
+    assert "shrinking and the claims died (killed by SIGABRT)" in capfd.readouterr().err

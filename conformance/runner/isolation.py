@@ -81,18 +81,24 @@ def _die_with_the_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def prepare_forked_worker(parent_pid: int) -> None:
+    """What a process forked to call the backend does first (this module's workers, and the
+    report's shrinking and claims): die with the parent; no faulthandler (pytest's, inherited
+    through fork, would print the suite's own stack whenever a backend kills the process: the
+    death is reported instead); and Ctrl-C, which goes to the whole process group, left to the
+    parent, which decides what an interrupt means."""
+    _die_with_the_parent(parent_pid)
+    faulthandler.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _serve(connection, parent_end, parent_pid: int, backend, output_fd: int,
            memory_limit_mib: int | None) -> None:
-    _die_with_the_parent(parent_pid)
+    prepare_forked_worker(parent_pid)
     # Forked, the worker holds the parent's end of the pipe too: closed, the parent's death
     # (even by SIGKILL) ends the worker's recv, instead of leaving it waiting forever.
     parent_end.close()
-    # pytest's faulthandler, inherited through fork, would print the suite's own stack whenever
-    # a backend kills the worker; the death is reported as a finding instead.
-    faulthandler.disable()
-    # Ctrl-C goes to the whole process group: the suite decides what an interrupt means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
