@@ -97,6 +97,12 @@ REGIONS = {
     "pads_with_auto_pad": "ONNX pads given together with auto_pad other than NOTSET",
     "data_format_of_another_rank":
         "a tf.nn data_format naming another rank's layout (NHWC for a 1-d input)",
+    "same_length_not_multiple_of_stride":
+        "SAME padding where some axis' length is not a multiple of its stride (the output "
+        "size ceil(L / stride) is not L / stride)",
+    "lp_power_sum_out_of_range":
+        "an LpPool window whose sum of |x|^p rounds to 0 or overflows in the dtype, though its "
+        "norm is finite and nonzero (a sum of powers taken as written loses it)",
 }
 REGIONS.update(DEFAULT_REGIONS)
 

@@ -18,6 +18,7 @@ from conformance.engine.regions.values import (
 )
 from conformance.engine.regions.windows import gather_windows
 from reference.dialects import tf
+from reference.dtypes import FLOAT_FORMATS
 from reference.dialects.plan import TENSOR_PLANE_COLUMN_MAJOR, channels_first_axes
 from reference.windows import INPUT, OVERHANG
 
@@ -63,7 +64,31 @@ def dialect_features(case: Case) -> dict:
         for name, value in itertools.chain(value_features(proxy, gathered).items(),
                                            window_value_features(proxy, gathered).items()):
             features[name] = features[name] or value
+        if op.family == "lp_pool":
+            features["lp_power_sum_out_of_range"] |= _lp_power_sum_out_of_range(
+                gathered, case.dtype, kwargs.get("p", 2))
     return features
+
+
+def _lp_power_sum_out_of_range(gathered, dtype: str, p) -> bool:
+    """Whether some finite window's exact sum of |x|^p is below half the dtype's smallest
+    subnormal (it rounds to 0) or above its largest finite number, while its norm, the sum's
+    p-th root, is neither. Decided in log2, after scaling by the window's largest |x|, so the test
+    itself neither underflows nor overflows."""
+    fmt = FLOAT_FORMATS.get(dtype)
+    if fmt is None or not isinstance(p, int) or p < 1:
+        return False
+    magnitude = np.where(gathered.valid, np.abs(gathered.block), 0.0)
+    largest = magnitude.max(axis=-1)
+    rows = np.isfinite(magnitude).all(axis=-1) & (largest > 0)
+    if not rows.any():
+        return False
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled = ((magnitude / np.where(rows, largest, 1.0)[..., None]) ** p).sum(axis=-1)
+        log2_sum = p * np.log2(np.where(rows, largest, 1.0)) + np.log2(np.where(rows, scaled, 1.0))
+    low, high = math.log2(fmt.smallest_subnormal) - 1, math.log2(fmt.max_finite)
+    representable_norm = (log2_sum / p >= low) & (log2_sum / p <= high)
+    return bool(np.any(rows & representable_norm & ((log2_sum < low) | (log2_sum > high))))
 
 
 def _format_of_another_rank(case: Case) -> bool:
@@ -119,6 +144,8 @@ def _geometry_features(plan, padding) -> dict:
         "span_exceeds_padded_input": any(
             a.dilation * (a.kernel - 1) + 1 > a.length + a.before + a.after for a in axes),
         "unit_stride_and_dilation": all(a.stride == 1 and a.dilation == 1 for a in axes),
+        "same_length_not_multiple_of_stride": padding == "SAME" and any(
+            a.length % a.stride for a in axes),
     }
 
 
