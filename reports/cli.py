@@ -30,13 +30,14 @@ from conformance.runner.loading import (
 )
 from conformance.claims.notebook import evaluate_claims
 from conformance.engine.deviations import Registry
-from conformance.runner.faults import FaultGuard, NotRun, Quarantined
+from conformance.runner.faults import FaultGuard, NotRun, Quarantined, region_features
 from conformance.runner.isolation import (
     DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend, prepare_forked_worker,
 )
 from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
-from conformance.runner.results import Results, save, write_atomically
+from conformance.runner.results import FAULT_OUTCOMES, Results, save, write_atomically
+from conformance.runner.suite import registered_crash
 from conformance.runner.shrinking import smallest_known_case
 from reports.bug_report import bug_report
 from reports.diff import diff, render_text
@@ -75,16 +76,17 @@ def shrink_known_findings(backend, arguments, results: dict, deadline: float) ->
                                       "count": finding["count"]}
 
 
-def guarded(backend, arguments, results: dict, isolate: bool = False) -> FaultGuard:
+def guarded(backend, arguments, results: dict, isolate: bool = False,
+            on_fault=None) -> FaultGuard:
     """The backend as the property run left it: its faults' regions quarantined, so shrinking
     and the claims meet no fault the run already found; isolated if asked, or if the run saw it
     kill, hang or exhaust a worker (a crash the registry expects too: it is no fault, but the
-    process it happens in dies all the same)."""
+    process it happens in dies all the same). `on_fault` as FaultGuard's."""
     crashed = (any(fault["region"] for fault in results.get("faults", []))
                or any(finding["concern"] == "crashes" for finding in results.get("findings", [])))
     if arguments.isolate and (isolate or crashed):
         backend = IsolatedBackend(backend, arguments.call_timeout, arguments.memory_limit or None)
-    guard = FaultGuard(backend)
+    guard = FaultGuard(backend, on_fault)
     for fault in results.get("faults", []):
         if fault["region"]:
             guard.quarantine(fault["op"], fault["id"], fault["region"], fault["kind"])
@@ -94,20 +96,37 @@ def guarded(backend, arguments, results: dict, isolate: bool = False) -> FaultGu
 def shrink_and_judge(backend, arguments, results: dict, deadline: float,
                      isolate: bool = False) -> tuple[list, str]:
     """Shrink the known findings (in `results`) and judge the claims; the claims and why none
-    were judged where none were."""
-    guard = guarded(backend, arguments, results, isolate)
+    were judged where none were. A fault these calls meet that the registry does not expect
+    joins the run's faults, as the property run's do."""
+    registry_file = arguments.deviations or builtin_deviations_file(arguments.backend)
+    registry = (Registry.load(registry_file, getattr(backend, "version", None)) if registry_file
+                else Registry())
+    met = Results()
+
+    def record(case, fault):
+        if registered_crash(registry, case, fault):
+            return None
+        return met.record_fault("shrinking and claims", case, FAULT_OUTCOMES[fault.kind],
+                                fault.detail, region_features(case))
+
+    guard = guarded(backend, arguments, results, isolate, record)
     try:
         shrink_known_findings(guard, arguments, results, deadline)
         return judge_claims(guard, arguments, deadline)
     finally:
         guard.close()
+        known = {fault["id"] for fault in results.get("faults", [])}
+        for fault in met.to_json()["faults"]:
+            if fault["id"] not in known:
+                results.setdefault("faults", []).append(
+                    {**fault, "region": guard.region(fault["id"]) or fault["region"]})
 
 
 def _shrink_and_judge_in_child(connection, parent_pid, backend, arguments, results,
                                deadline) -> None:
     prepare_forked_worker(parent_pid)
     claims, not_judged = shrink_and_judge(backend, arguments, results, deadline)
-    connection.send((results["findings"], claims, not_judged))
+    connection.send((results["findings"], results.get("faults", []), claims, not_judged))
     connection.close()
     os._exit(0)  # nothing of the parent's (pytest's, the frameworks') to clean up here
 
@@ -135,7 +154,7 @@ def after_the_properties(backend, arguments, results: dict, deadline: float) -> 
         if child.is_alive():  # interrupted while waiting: it must not outlive the report
             child.kill()
     if outcome is not None:
-        results["findings"], claims, not_judged = outcome
+        results["findings"], results["faults"], claims, not_judged = outcome
         return claims, not_judged
     print(f"pooling-conformance: shrinking and the claims died ({_exit_reason(child.exitcode)}); "
           f"again, each call in an isolated worker", file=sys.stderr)

@@ -162,8 +162,13 @@ def test_a_backend_that_kills_the_claims_still_gets_them_judged(capfd):
     options = argparse.Namespace(isolate=True, call_timeout=5.0, memory_limit=0, select=None,
                                  profile="ci", backend="aborts-in-max-pool2d", deviations=None)
     backend = _AbortsInMaxPool2d("aborts-in-max-pool2d", lambda run: run())
-    claims, not_judged = after_the_properties(backend, options, {"faults": [], "findings": []},
-                                              time.monotonic() + 600)
+    results = {"faults": [], "findings": []}
+    claims, not_judged = after_the_properties(backend, options, results, time.monotonic() + 600)
     assert not_judged == "" and claims
     assert any("SIGABRT" in claim["evidence"] for claim in claims), claims
     assert "shrinking and the claims died (killed by SIGABRT)" in capfd.readouterr().err
+    # A fault met there is a finding as the property run's are, with its call and region.
+    fault = next(fault for fault in results["faults"] if fault["op"] == "max_pool2d")
+    assert fault["id"] == "crash:max_pool2d:SIGABRT" and fault["kind"] == "crash", fault
+    assert fault["property"] == "shrinking and claims" and "max_pool2d(x" in fault["call"]
+    assert fault["region"], fault

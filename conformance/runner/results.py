@@ -23,6 +23,8 @@ OUTCOMES = ("new", "crash", "hang", "out_of_memory", "wrong_result_type", "stale
 # A fault's kind, as `results["faults"]` and the report name it, by outcome.
 FAULT_KINDS = {"crash": "crash", "hang": "hang", "out_of_memory": "out of memory",
                "wrong_result_type": "wrong result type"}
+# A fault's outcome from its kind (conformance.runner.isolation.BackendFault.kind).
+FAULT_OUTCOMES = {kind: outcome for outcome, kind in FAULT_KINDS.items()}
 # The report's op x feature matrix: a feature column is a predicate over case features.
 MATRIX_FEATURES = {
     "float32": lambda f: f["dtype"] == "float32",

@@ -23,9 +23,7 @@ from conformance.engine.inference import compare_inferred_shape, observe_inferre
 from conformance.engine.regions import REGIONS, case_features
 from conformance.runner.faults import FaultGuard, NotRun, Quarantined, region_features
 from conformance.runner.isolation import BackendFault
-from conformance.runner.results import Results
-
-_FAULT_OUTCOMES = {"crash": "crash", "hang": "hang", "out of memory": "out_of_memory"}
+from conformance.runner.results import FAULT_OUTCOMES, Results
 
 
 def observe_and_compare(backend, case: Case, concern: str):
@@ -55,6 +53,14 @@ class ConformanceFailure(AssertionError):
         self.key = key
 
 
+def registered_crash(registry: Registry, case: Case, fault: BackendFault) -> bool:
+    """Whether a registered deviation expects `fault` on `case`: it is then a known deviation,
+    judged as any other, not a fault to quarantine."""
+    mismatch = Mismatch("crashes", f"{describe_error(fault)}; case: {case.describe()}")
+    concern = "gradient" if case.grad_output is not None else "values"
+    return registry.judge(region_features(case), concern, mismatch).outcome == "known"
+
+
 class Suite:
     """The backend under test, its registry, and the results of this run."""
 
@@ -76,12 +82,10 @@ class Suite:
     def _on_fault(self, case: Case, fault: BackendFault) -> str | None:
         """Record a fault, unless a registered deviation expects it (then it is judged as
         before: known, and not quarantined)."""
-        features = region_features(case)
-        mismatch = Mismatch("crashes", f"{describe_error(fault)}; case: {case.describe()}")
-        concern = "gradient" if case.grad_output is not None else "values"
-        if self.registry.judge(features, concern, mismatch).outcome == "known":
+        if registered_crash(self.registry, case, fault):
             return None
-        outcome = _FAULT_OUTCOMES[fault.kind]
+        features = region_features(case)
+        outcome = FAULT_OUTCOMES[fault.kind]
         fault_id = self.results.record_fault(self.current_property, case, outcome, fault.detail,
                                              features)
         if not self._checking and "dtype" in features:
@@ -191,7 +195,7 @@ class Suite:
         verdict = self.registry.judge(features, concern, mismatch)
         outcome = verdict.outcome
         if outcome == "new" and isinstance(error, BackendFault):
-            outcome = _FAULT_OUTCOMES[error.kind]
+            outcome = FAULT_OUTCOMES[error.kind]
         elif outcome == "new" and mismatch.concern in ("type", "dtype"):
             outcome = "wrong_result_type"
             detail = mismatch.message.split("; case: ")[0]
