@@ -141,8 +141,9 @@ def after_the_properties(backend, arguments, results: dict, deadline: float) -> 
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(target=_shrink_and_judge_in_child,
-                            args=(sending, os.getpid(), backend, arguments, results, deadline),
-                            daemon=True)
+                            args=(sending, os.getpid(), backend, arguments, results, deadline))
+    # Not a daemon: a daemonic process may not start the isolated workers it needs after a crash.
+    # It dies with this process all the same (prepare_forked_worker).
     child.start()
     sending.close()
     try:
