@@ -60,6 +60,8 @@ REGIONS = {
     "nan_beside_number_in_window": "a window holds both a NaN and a number (any op)",
     "nan_beside_non_nan_sum": "a window holds a NaN and numbers whose sum is not NaN",
     "uneven_padding": "the padding differs between spatial axes",
+    "one_entry_window_tuple": "kernel_size, stride or dilation given as a one-entry tuple to a "
+                              "2-d or 3-d op (torch repeats the entry on every axis)",
     "padding_above_half_kernel": "padding > kernel_size / 2 on some axis",
     "padding_at_least_kernel": "padding >= kernel_size on some axis",
     "negative_padding": "padding < 0 on some axis (invalid arguments)",
@@ -121,6 +123,7 @@ REGION_FAMILIES = {
         "span_exceeds_padded_input", "span_exceeds_padded_input_by_stride",
         "span_exceeds_padded_input_by_two_strides", "kernel_covers_input",
         "unit_stride_and_dilation", "overhang_at_least_two", "uneven_padding",
+        "one_entry_window_tuple",
         "padding_above_half_kernel", "padding_at_least_kernel")},
     **{region: _DILATED for region in ("dilation", "window_without_input")},
     **{region: _ADAPTIVE for region in (
@@ -145,6 +148,7 @@ DIALECT_REGIONS = tuple(REGIONS)[tuple(REGIONS).index("same_padding"):]
 def region_applies(region: str, family: str, spatial_dims: int) -> bool:
     """Whether an op of `family` in `spatial_dims` dims can have a case in `region` (of the
     torch dialect, which every backend speaks)."""
-    if region in DIALECT_REGIONS or (region == "uneven_padding" and spatial_dims == 1):
+    if region in DIALECT_REGIONS or (
+            region in ("uneven_padding", "one_entry_window_tuple") and spatial_dims == 1):
         return False
     return family in REGION_FAMILIES.get(region, (family,))

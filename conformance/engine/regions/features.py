@@ -11,7 +11,7 @@ from conformance.engine.regions.catalogue import REGIONS
 from conformance.engine.regions.defaults import default_features
 from conformance.engine.regions.dialect import dialect_features
 from conformance.engine.regions.geometry import (
-    kernel_reach_features, overhang_features, shape_features, sliding_features,
+    kernel_reach_features, overhang_features, shape_features, sliding_features, spelling_features,
     window_volume_features,
 )
 from conformance.engine.regions.precision import subnormal_gradient
@@ -56,6 +56,7 @@ def _case_features(case: Case) -> dict:
     features.update(shape_features(case))
     features.update(default_features(case))
     features.update(kernel_reach_features(case))
+    features.update(spelling_features(case))
     try:
         windows = case_windows(case)
         parameters.check_divisor_override(case.op_name, case.kwargs.get("divisor_override"))

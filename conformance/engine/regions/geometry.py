@@ -62,6 +62,15 @@ def sliding_features(case, windows) -> dict:
     }
 
 
+def spelling_features(case: Case) -> dict:
+    """How the arguments are written, beyond what they mean: computed for invalid arguments
+    too. (Frameworks and exporters that expand an int to every axis may not expand a one-entry
+    tuple.)"""
+    return {"one_entry_window_tuple": case.op.spatial_dims > 1 and any(
+        isinstance(value, (tuple, list)) and len(value) == 1
+        for value in (case.kwargs.get(name) for name in ("kernel_size", "stride", "dilation")))}
+
+
 def kernel_reach_features(case: Case) -> dict:
     """How far the kernel reaches past the padded input, and how the padding compares with the
     kernel, from the arguments alone: computed for invalid arguments too, where the oracle's

@@ -119,7 +119,9 @@ def _per_axis_entries(name: str):
     def rule(draw, case: Case) -> Case:
         n = case.op.spatial_dims
         entries = _per_axis(case, name, None)
-        counts = {n, n + 1} | ({n - 1} if n > 2 or name == "kernel_size" else set())
+        # A one-entry kernel_size, valid for every rank, is a spelling some exporters miss.
+        counts = {n, n + 1} | ({n - 1} if n > 2 else set()) | ({1} if name == "kernel_size"
+                                                                else set())
         count = draw(st.sampled_from(sorted(c for c in counts if c >= 1)))
         return Case(case.op_name, case.input,
                     {**case.kwargs, name: tuple((entries * 2)[:count])})
