@@ -87,8 +87,10 @@ def assert_reproduce(backend: str, findings: list[dict], directory: Path,
     (on another CPU, say). A finding the report already calls stale (a case inside a strict
     registry entry that agreed with the definition) is the opposite claim: its repro must
     pass."""
-    # Faults end or stall the process they run in: each would need a process of its own.
-    findings = [f for f in findings if f.get("kind") not in ("crash", "hang", "out of memory")]
+    # Faults and registered crashes end or stall the process they run in: each would need a
+    # process of its own.
+    findings = [f for f in findings if f.get("kind") not in ("crash", "hang", "out of memory")
+                and f["concern"] != "crashes"]
     scripts = [repro_snippet(finding, backend) for finding in findings]
     problems = []
     for finding, script, (outcome, detail) in zip(findings, scripts,

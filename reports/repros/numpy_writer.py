@@ -26,8 +26,9 @@ class NumpyWriter(Writer):
     def _function(self, problem: Problem) -> list[str]:
         case, xp = problem.case, self.xp
         family, dims = case.op.family, case.op.spatial_dims
-        if case.kwargs.get("return_indices"):
-            raise NotImplementedError(f"{self.framework} has no pooling with indices to call")
+        # A backward pass differentiates the values alone, as the adapters' vjp does.
+        if case.kwargs.get("return_indices") and not problem.gradient:
+            return self._with_indices(problem)
         if family == "global_avg_pool":
             return ["def pool(x):",
                     f"    return {xp}.mean(x, axis={tuple(range(-dims, 0))}, keepdims=True)"]
@@ -35,7 +36,16 @@ class NumpyWriter(Writer):
             return self._adaptive(problem)
         if family in ("max_pool", "min_pool"):
             return self._extreme(problem)
+        if family == "avg_pool":
+            return self._average(problem)
         raise NotImplementedError(f"no {self.framework} idiom written for {case.op_name}")
+
+    def _with_indices(self, problem: Problem) -> list[str]:
+        """A `pool` returning (values, indices)."""
+        raise NotImplementedError(f"{self.framework} has no pooling with indices to call")
+
+    def _average(self, problem: Problem) -> list[str]:
+        raise NotImplementedError(f"no {self.framework} idiom written for {problem.case.op_name}")
 
     def _adaptive(self, problem: Problem) -> list[str]:
         case, xp = problem.case, self.xp
