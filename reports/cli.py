@@ -32,7 +32,7 @@ from conformance.claims.notebook import evaluate_claims
 from conformance.engine.deviations import Registry
 from conformance.runner.faults import FaultGuard, NotRun, Quarantined, region_features
 from conformance.runner.isolation import (
-    DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend, prepare_forked_worker,
+    DEFAULT_MEMORY_LIMIT_MIB, IsolatedBackend, how_it_ended, prepare_forked_worker,
 )
 from conformance.runner.profiles import CLAIM_EXAMPLES, SEARCH_EXAMPLES
 from conformance.engine.regions import case_features
@@ -49,13 +49,10 @@ from reports.repros import NoNativeRepro, repro_snippet
 
 
 
-def shrink_known_findings(backend, arguments, results: dict, deadline: float) -> None:
+def shrink_known_findings(backend, arguments, registry: Registry, results: dict,
+                          deadline: float) -> None:
     """Replace each known deviation's smallest drawn case with Hypothesis' minimal one, while
     the budget lasts (a finding not reached keeps its smallest drawn case)."""
-    registry_file = arguments.deviations or builtin_deviations_file(arguments.backend)
-    if not registry_file:
-        return
-    registry = Registry.load(registry_file, getattr(backend, "version", None))
     for index, finding in enumerate(results["findings"]):
         if finding["status"] != "known" or finding["shrunk"] or time.monotonic() > deadline:
             continue
@@ -111,7 +108,8 @@ def shrink_and_judge(backend, arguments, results: dict, deadline: float,
 
     guard = guarded(backend, arguments, results, isolate, record)
     try:
-        shrink_known_findings(guard, arguments, results, deadline)
+        if registry_file:  # without a registry no finding is known
+            shrink_known_findings(guard, arguments, registry, results, deadline)
         return judge_claims(guard, arguments, deadline)
     finally:
         guard.close()
@@ -154,18 +152,13 @@ def after_the_properties(backend, arguments, results: dict, deadline: float) -> 
         child.join(timeout=5)
         if child.is_alive():  # interrupted while waiting: it must not outlive the report
             child.kill()
+            child.join()
     if outcome is not None:
         results["findings"], results["faults"], claims, not_judged = outcome
         return claims, not_judged
-    print(f"pooling-conformance: shrinking and the claims died ({_exit_reason(child.exitcode)}); "
+    print(f"pooling-conformance: shrinking and the claims died ({how_it_ended(child.exitcode)}); "
           f"again, each call in an isolated worker", file=sys.stderr)
     return shrink_and_judge(backend, arguments, results, deadline, isolate=True)
-
-
-def _exit_reason(exit_code: int | None) -> str:
-    if exit_code is not None and exit_code < 0:
-        return f"killed by {signal.Signals(-exit_code).name}"
-    return f"exit status {exit_code}"
 
 
 def judge_claims(backend, arguments, deadline: float) -> tuple[list, str]:

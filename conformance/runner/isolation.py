@@ -169,7 +169,8 @@ def _exception_class(type_name: str) -> type:
     return type(type_name, (Exception,), {"__module__": "backend"})
 
 
-def _how_it_ended(exit_code: int) -> str:
+def how_it_ended(exit_code: int) -> str:
+    """A process's end, from its exit code: \"killed by SIGFPE\", \"exited with status 1\"."""
     if exit_code < 0:
         try:
             return f"killed by {signal.Signals(-exit_code).name}"
@@ -257,7 +258,7 @@ class IsolatedBackend:
             self._process.join()
             exit_code = self._process.exitcode
             self._process = self._connection = None
-            raise BackendFault(op_name, "crash", _how_it_ended(exit_code),
+            raise BackendFault(op_name, "crash", how_it_ended(exit_code),
                                self._last_output()) from None
         if status == "ok":
             return _with_layout(*payload)
